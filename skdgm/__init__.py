@@ -1,0 +1,13 @@
+"""skdgm: Bayesian deep generative models for joint semi-supervised and active learning.
+
+scikit-learn estimators (built on skorch and PyTorch) for the models of Gordon (2017),
+*Bayesian Deep Generative Models for Semi-Supervised and Active Learning*.
+"""
+
+from skdgm.callbacks import KLWarmup, TrainingDivergedError
+from skdgm.classifiers import SSLAPDClassifier, SSLPEClassifier
+
+__version__ = "0.1.0"
+
+__all__ = ["KLWarmup", "SSLAPDClassifier", "SSLPEClassifier", "TrainingDivergedError",
+           "__version__"]

@@ -1,0 +1,160 @@
+"""The skorch side of training: semi-supervised minibatches and the training step.
+
+:class:`SemiSupervisedLoader` draws, for every unlabeled batch, a labeled batch beside it, so
+every optimisation step sees labeled data even with 6 labels among 10,000 rows.  The data are
+held as tensors on the training device and indexed directly (no per-row collation).
+
+:class:`DGMNet` is a :class:`skorch.NeuralNet` whose training and validation steps evaluate
+the module's semi-supervised objective (:meth:`skdgm.nn.base.SemiSupervisedModule.objective`).
+Everything else (epochs, callbacks, LR schedules, history, checkpointing) is skorch's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from torch.utils.data import Subset
+
+
+def dataset_tensors(dataset, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """X (float, on ``device``) and y (int64, on the CPU; -1 = unlabeled) of a skorch dataset."""
+    indices = None
+    if isinstance(dataset, Subset):
+        indices = np.asarray(dataset.indices)
+        dataset = dataset.dataset
+    X, y = dataset.X, dataset.y
+    X = torch.as_tensor(X)
+    y = torch.as_tensor(y, dtype=torch.int64)
+    if indices is not None:
+        X, y = X[indices], y[indices]
+    return X.to(device), y
+
+
+class SemiSupervisedLoader:
+    """Epoch iterator yielding ``(X_batch, y_batch)`` with the labeled rows first.
+
+    One epoch is one pass over the unlabeled rows in batches of ``batch_size`` (a pass over the
+    labeled rows if there are none); beside each, ``labeled_batch_size`` labeled rows are taken
+    from a reshuffled cycle over all labeled rows.  ``y_batch`` stays on the CPU.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int,
+                 labeled_batch_size: int, generator: torch.Generator) -> None:
+        self.X, self.y = X, y
+        labeled = y >= 0
+        self.idx_l = torch.nonzero(labeled)[:, 0]
+        self.idx_u = torch.nonzero(~labeled)[:, 0]
+        self.batch_size = batch_size
+        self.labeled_batch_size = min(labeled_batch_size, len(self.idx_l))
+        self.generator = generator
+
+    def __len__(self) -> int:
+        if len(self.idx_u):
+            return math.ceil(len(self.idx_u) / self.batch_size)
+        return math.ceil(len(self.idx_l) / self.labeled_batch_size)
+
+    def __iter__(self):
+        n_batches, n_l, lbs = len(self), len(self.idx_l), self.labeled_batch_size
+        n_cycles = math.ceil(n_batches * lbs / n_l)
+        # one random permutation of the labeled rows per cycle, all drawn at once
+        order = torch.argsort(torch.rand(n_cycles, n_l, generator=self.generator), dim=1)
+        lab = self.idx_l[order.reshape(-1)]
+        unl = self.idx_u[torch.randperm(len(self.idx_u), generator=self.generator)]
+        device = self.X.device
+        for b in range(n_batches):
+            rows = torch.cat([lab[b * lbs:(b + 1) * lbs],
+                              unl[b * self.batch_size:(b + 1) * self.batch_size]])
+            yield self.X[rows.to(device, non_blocking=True)], self.y[rows]
+
+
+class SequentialLoader:
+    """Plain in-order batches of a tensor dataset (validation and prediction)."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor | None, batch_size: int) -> None:
+        self.X, self.y, self.batch_size = X, y, batch_size
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def __iter__(self):
+        for start in range(0, len(self.X), self.batch_size):
+            sl = slice(start, start + self.batch_size)
+            yield self.X[sl], (None if self.y is None else self.y[sl])
+
+
+class DGMNet(NeuralNet):
+    """skorch net training a :class:`~skdgm.nn.base.SemiSupervisedModule`.
+
+    Parameters beyond :class:`skorch.NeuralNet`'s are the objective's weights (resolved by the
+    estimator): ``labeled_weight``, ``alpha``, ``n_train``, and ``labeled_batch_size``.  The KL
+    warm-up weight is read from ``kl_weight_`` (set by :class:`skdgm.callbacks.KLWarmup`).
+    """
+
+    def __init__(self, module, *args, labeled_batch_size: int = 100,
+                 labeled_weight: float = 1.0, alpha: float = 0.0, n_train: int = 1,
+                 data_seed: int = 0, **kwargs) -> None:
+        super().__init__(module, *args, criterion=None, **kwargs)
+        self.labeled_batch_size = labeled_batch_size
+        self.labeled_weight = labeled_weight
+        self.alpha = alpha
+        self.n_train = n_train
+        self.data_seed = data_seed
+
+    def initialize_criterion(self):
+        # the objective lives in the module; no separate criterion
+        self.criterion_ = None
+        return self
+
+    def initialize(self):
+        super().initialize()
+        self.kl_weight_ = 1.0
+        self.data_generator_ = torch.Generator().manual_seed(int(self.data_seed))
+        return self
+
+    def get_iterator(self, dataset, training: bool = False):
+        X, y = dataset_tensors(dataset, self.device)
+        if training:
+            return SemiSupervisedLoader(X, y, self.batch_size, self.labeled_batch_size,
+                                        self.data_generator_)
+        return SequentialLoader(X, y, self.batch_size)
+
+    def _objective(self, batch) -> dict:
+        X, y = batch
+        labeled = y >= 0                      # y is on the CPU: no device sync
+        n_l = int(labeled.sum())
+        if bool(labeled[:n_l].all()):         # labeled rows first (training batches)
+            x_l, x_u, y_l = X[:n_l], X[n_l:], y[:n_l]
+        else:
+            idx_l = torch.nonzero(labeled)[:, 0]
+            idx_u = torch.nonzero(~labeled)[:, 0]
+            x_l, x_u, y_l = X[idx_l.to(X.device)], X[idx_u.to(X.device)], y[idx_l]
+        return self.module_.objective(
+            x_l, y_l.to(X.device, non_blocking=True), x_u, kl_weight=self.kl_weight_,
+            labeled_weight=self.labeled_weight, alpha=self.alpha, n_train=self.n_train)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        step = self._objective(batch)
+        step["loss"].backward()
+        step["y_pred"] = None
+        return step
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            step = self._objective(batch)
+        step["y_pred"] = None
+        return step
+
+
+def labeled_accuracy(net: NeuralNet, X, y) -> float:
+    """Accuracy of ``net`` on the labeled rows (``y >= 0``) of a validation set."""
+    y = np.asarray(y)
+    mask = y >= 0
+    if not mask.any():
+        return float("nan")
+    proba = net.predict_proba(X)
+    return float(np.mean(np.argmax(proba[mask], axis=1) == y[mask]))

@@ -1,0 +1,341 @@
+"""The estimator layer: one scikit-learn base class for every skdgm model.
+
+:class:`BaseDGMClassifier` turns ``fit(X, y)`` with ``y == -1`` for unlabeled rows (the
+``sklearn.semi_supervised`` convention) into a skorch training run of a torch module from
+:mod:`skdgm.nn`, and prediction into batched, seeded Monte-Carlo passes of that module.  A model
+is a small subclass that names its module and its extra parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
+
+from skdgm._training import DGMNet, labeled_accuracy
+from skdgm.callbacks import DivergenceCheck, KLWarmup
+
+#: rows per forward pass at prediction time
+PREDICT_CHUNK = 4096
+
+
+def unlabeled_mask(y: np.ndarray) -> np.ndarray:
+    """Boolean mask of the unlabeled rows (``y == -1``) of a 1-d label array of any dtype."""
+    return np.asarray(y == -1, dtype=bool).reshape(len(y))
+
+
+class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
+    """Shared fit/predict machinery of the skdgm semi-supervised classifiers.
+
+    Subclasses set ``_module_class`` and implement :meth:`_module_params`.  See
+    :class:`skdgm.SSLPEClassifier` for the parameters.
+    """
+
+    _module_class: type | None = None
+    #: parameter-name patterns of Bayesian parameters, exempt from L2 (their KL regularises them)
+    _bayesian_param_patterns: tuple[str, ...] = ()
+
+    _parameter_constraints: dict = {
+        "hidden_sizes": ["array-like"],
+        "n_latent": [Interval(Integral, 1, None, closed="left")],
+        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "activation": [StrOptions({"relu", "softplus", "tanh", "elu"})],
+        "batch_norm": ["boolean"],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "labeled_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "labeled_weight": [StrOptions({"balanced", "proportional"}),
+                           Interval(Real, 0, None, closed="left")],
+        "alpha": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "n_gibbs": [Interval(Integral, 1, None, closed="left")],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
+        "train_split": [callable, None],
+        "callbacks": [list, None],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, hidden_sizes=(128, 128), n_latent=5, likelihood="gaussian",
+                 activation="relu", batch_norm=True, max_epochs=15, batch_size=100,
+                 labeled_batch_size=None, lr=7e-4, lr_decay=1.0, weight_decay=0.0,
+                 kl_warmup=5, labeled_weight="balanced", alpha="auto", n_gibbs=10, n_draws=10,
+                 train_split=None, callbacks=None, device="cpu", verbose=0, warm_start=False,
+                 random_state=None):
+        self.hidden_sizes = hidden_sizes
+        self.n_latent = n_latent
+        self.likelihood = likelihood
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.labeled_batch_size = labeled_batch_size
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.weight_decay = weight_decay
+        self.kl_warmup = kl_warmup
+        self.labeled_weight = labeled_weight
+        self.alpha = alpha
+        self.n_gibbs = n_gibbs
+        self.n_draws = n_draws
+        self.train_split = train_split
+        self.callbacks = callbacks
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    # -- hooks for subclasses ------------------------------------------------------------------
+    def _module_params(self) -> dict:
+        """Keyword arguments of ``_module_class`` besides ``n_features`` and ``n_classes``."""
+        return {"n_latent": self.n_latent, "hidden": tuple(self.hidden_sizes),
+                "likelihood": self.likelihood, "batch_norm": self.batch_norm,
+                "activation": self.activation}
+
+    # -- validation ----------------------------------------------------------------------------
+    def _validate_X_y(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        """Check X and y and return float32 X and int64 y encoded as class indices (-1 kept)."""
+        X = validate_data(self, X, reset=True, dtype=np.float32, ensure_min_samples=2)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None (use -1 for unlabeled rows).")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if y.ndim != 1:
+            raise ValueError(f"y must be a 1-d array of labels (-1 = unlabeled); got an array of "
+                             f"shape {y.shape}.")
+        check_consistent_length(X, y)
+        if y.dtype.kind in "US":
+            raise ValueError("y has dtype string. If you wish to predict on string targets, "
+                             "use dtype object, and use -1 as the label for unlabeled samples.")
+        unl = unlabeled_mask(y)
+        labeled = y[~unl]
+        if labeled.size == 0:
+            raise ValueError("y contains no labeled rows: every target is -1. At least one "
+                             "labeled row per class is needed.")
+        target_type = type_of_target(labeled, input_name="y")
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(f"Unknown label type: {target_type!r}. y must hold class labels "
+                             "(integers, or strings in an object array) with -1 for unlabeled "
+                             "rows.")
+        try:
+            classes = np.unique(labeled)
+        except TypeError:
+            raise TypeError("y mixes label types (e.g. strings and numbers besides -1); use "
+                            "one type for all labels.") from None
+        if len(classes) < 2:
+            raise ValueError(f"y has only one class ({classes[0]!r}) among its labeled rows; "
+                             "a classifier needs at least two.")
+        self.classes_ = classes
+        y_enc = np.full(len(y), -1, dtype=np.int64)
+        y_enc[~unl] = np.searchsorted(classes, labeled)
+        return X, y_enc
+
+    def _validate_X(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float32)
+
+    # -- fitting -------------------------------------------------------------------------------
+    def _resolved_weights(self, n_labeled: int, n_unlabeled: int) -> tuple[float, float]:
+        """(labeled_weight, alpha) as numbers; see :class:`skdgm.nn.base.SemiSupervisedModule`."""
+        if self.labeled_weight == "balanced":
+            lw = 1.0
+        elif self.labeled_weight == "proportional":
+            lw = n_labeled / n_unlabeled if n_unlabeled else 1.0
+        else:
+            lw = float(self.labeled_weight)
+        n = n_labeled + n_unlabeled
+        # Kingma et al. (2014): alpha = 0.1 N / N_l, relative to the labeled bound's weight
+        alpha = 0.1 * n / n_labeled * lw if self.alpha == "auto" else float(self.alpha)
+        return lw, alpha
+
+    def _build_net(self, n_features: int, n_labeled: int, n_unlabeled: int) -> DGMNet:
+        lw, alpha = self._resolved_weights(n_labeled, n_unlabeled)
+        callbacks = [("kl_warmup", KLWarmup(self.kl_warmup)), ("divergence", DivergenceCheck())]
+        if self.lr_decay != 1.0:
+            callbacks.append(("lr_scheduler", LRScheduler(policy="ExponentialLR",
+                                                          gamma=self.lr_decay)))
+        if self.train_split is not None:
+            callbacks.append(("valid_acc", EpochScoring(labeled_accuracy, name="valid_acc",
+                                                        lower_is_better=False,
+                                                        use_caching=False)))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks += copy.deepcopy(list(self.callbacks or []))
+        param_groups = [(pattern, {"weight_decay": 0.0})
+                        for pattern in self._bayesian_param_patterns]
+        module_params = {f"module__{k}": v for k, v in self._module_params().items()}
+        return DGMNet(
+            self._module_class,
+            module__n_features=n_features,
+            module__n_classes=len(self.classes_),
+            **module_params,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            optimizer__param_groups=param_groups,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            labeled_batch_size=self.labeled_batch_size or min(n_labeled, self.batch_size),
+            labeled_weight=lw,
+            alpha=alpha,
+            n_train=n_labeled + n_unlabeled,
+            data_seed=self.seed_ + 1,
+            train_split=self.train_split,
+            callbacks=callbacks,
+            device=self.device,
+            verbose=int(self.verbose),
+        )
+
+    def _torch_rng(self):
+        """A forked global torch RNG, so fitting neither depends on nor disturbs the caller's."""
+        device = torch.device(self.device)
+        devices = [device.index or 0] if device.type == "cuda" else []
+        return torch.random.fork_rng(devices=devices)
+
+    def fit(self, X, y):
+        """Fit on labeled and unlabeled rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs, labeled and unlabeled.
+        y : array-like of shape (n_samples,)
+            Labels, ``-1`` for unlabeled rows.  Labels may be integers or strings (in an object
+            array).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        old_classes = getattr(self, "classes_", None)
+        X, y_enc = self._validate_X_y(X, y)
+        n_labeled = int(np.sum(y_enc >= 0))
+        warm = (self.warm_start and hasattr(self, "net_") and old_classes is not None
+                and np.array_equal(old_classes, self.classes_))
+        if not warm:
+            self.seed_ = int(check_random_state(self.random_state).randint(0, 2**31 - 3))
+            self.net_ = self._build_net(X.shape[1], n_labeled, len(y_enc) - n_labeled)
+        with self._torch_rng():
+            torch.manual_seed(self.seed_ if not warm else self.seed_ + len(self.net_.history))
+            if warm:
+                self.net_.partial_fit(X, y_enc)
+            else:
+                self.net_.fit(X, y_enc)
+        self.net_.module_.prediction_steps = self.n_gibbs
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    @property
+    def history_(self):
+        """skorch training history (per epoch: losses, KL weight, timings)."""
+        check_is_fitted(self)
+        return self.net_.history
+
+    @property
+    def module_(self):
+        """The trained torch module."""
+        check_is_fitted(self)
+        return self.net_.module_
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _generator(self) -> torch.Generator:
+        device = torch.device(self.device)
+        return torch.Generator(device=device).manual_seed(self.seed_ + 2)
+
+    def _batched(self, X: np.ndarray, fn, row_dim: int = 0) -> np.ndarray:
+        """Apply ``fn(module, x_chunk, generator)`` to row chunks of X without gradients."""
+        module = self.net_.module_
+        module.eval()
+        gen = self._generator()
+        outs = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], PREDICT_CHUNK):
+                x = torch.as_tensor(X[start:start + PREDICT_CHUNK], device=self.device)
+                outs.append(fn(module, x, gen))
+        return torch.cat(outs, dim=row_dim).cpu().numpy().astype(np.float64)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities by the Gibbs procedure of thesis 4.4 (``n_gibbs`` steps).
+
+        Returns the chain average of p(y|x, z, W), shape ``(n_samples, n_classes)``, columns in
+        the order of ``classes_``.  Seeded by ``random_state``: repeated calls agree.
+        """
+        X = self._validate_X(X)
+        return self._batched(X, lambda m, x, g: m.predict_proba(x, self.n_gibbs, g))
+
+    def predict_proba_samples(self, X, n_draws: int | None = None) -> np.ndarray:
+        """Class probabilities per posterior draw, shape ``(n_draws, n_samples, n_classes)``.
+
+        For SSLAPD each draw fixes one weight sample W ~ q(W) and runs a Gibbs chain over z;
+        for point-estimate models draws differ through z (and y) only.  Used by the acquisition
+        functions of :mod:`skdgm.acquisition`.
+        """
+        X = self._validate_X(X)
+        n_draws = self.n_draws if n_draws is None else int(n_draws)
+        if n_draws < 1:
+            raise ValueError(f"n_draws must be >= 1, got {n_draws}.")
+        return self._batched(
+            X, lambda m, x, g: m.predict_proba_samples(x, n_draws, self.n_gibbs, g), row_dim=1)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class of each row, from ``classes_``."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def transform(self, X) -> np.ndarray:
+        """Gibbs-averaged latent code z-hat of each row (eq. 4.24), shape ``(n_samples, n_latent)``."""
+        X = self._validate_X(X)
+        return self._batched(X, lambda m, x, g: m.transform(x, self.n_gibbs, g))
+
+    def sample(self, n_samples: int = 1, mean: bool = False) -> np.ndarray:
+        """Draw ``n_samples`` inputs from the generative model p(z) p(x|z).
+
+        With ``mean=True`` the decoder means (Gaussian) or probabilities (Bernoulli) are
+        returned instead of draws.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        module = self.net_.module_
+        module.eval()
+        with torch.no_grad():
+            x = module.sample(int(n_samples), self._generator(), mean)
+        return x.cpu().numpy().astype(np.float64)
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy on the labeled rows of (X, y); rows with ``y == -1`` are ignored."""
+        y = column_or_1d(np.asarray(y), warn=True)
+        check_consistent_length(X, y)
+        keep = ~unlabeled_mask(y)
+        if not keep.any():
+            raise ValueError("y has no labeled rows to score (every target is -1).")
+        check_is_fitted(self)
+        unseen = np.setdiff1d(y[keep], self.classes_)
+        if unseen.size:
+            raise ValueError(f"y contains labels not seen during fit: {unseen.tolist()}; "
+                             f"known classes are {self.classes_.tolist()}.")
+        X = self._validate_X(X)
+        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        return float(accuracy_score(y[keep], self.predict(X[keep]), sample_weight=sw))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True  # stochastic variational training and Gibbs prediction
+        tags.classifier_tags.multi_class = True
+        return tags

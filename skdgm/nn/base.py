@@ -1,0 +1,69 @@
+"""The semi-supervised objective shared by every skdgm model.
+
+A model module implements :meth:`SemiSupervisedModule.bounds` (per-row labeled bounds,
+unlabeled bounds and log q(y|x) on labeled rows) and the prediction hooks; this base class
+combines the bounds into one minibatch objective, so the weighting of labeled against
+unlabeled data is defined once for all models.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class SemiSupervisedModule(nn.Module):
+    """Base class of the torch modules behind the estimators.
+
+    The per-step objective (maximised) is
+
+        J = mean_u U(x) + labeled_weight * mean_l L(x, y)
+            + alpha * mean_l log q(y|x) - KL(q(W) || p(W)) / n_train
+
+    (thesis 4.10 / 4.20-4.22).  ``labeled_weight=1`` is the thesis's reference code (each part
+    averaged over its own batch); ``labeled_weight = N_l / N_u`` is the full-data sum of Kingma
+    et al. (2014) up to a constant factor.  The global KL term is counted once per pass over
+    the ``n_train`` training rows.  Parts whose batch is empty are left out.
+    """
+
+    n_classes: int
+    #: Gibbs steps used by :meth:`forward` (skorch's own predict path); set by the estimator
+    prediction_steps: int = 10
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predictive class probabilities (lets skorch's ``predict_proba`` work)."""
+        return self.predict_proba(x, self.prediction_steps)
+
+    def bounds(self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor,
+               kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
+        """Return ``labeled`` (n_l,), ``unlabeled`` (n_u,) and ``log_qy`` (n_l,) bounds."""
+        raise NotImplementedError
+
+    def global_kl(self) -> torch.Tensor | float:
+        """KL divergence of global (weight) posteriors; 0 for point-estimate models."""
+        return 0.0
+
+    def objective(self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor, *,
+                  kl_weight: float = 1.0, labeled_weight: float = 1.0, alpha: float = 0.0,
+                  n_train: int = 1) -> dict[str, torch.Tensor]:
+        """Minibatch estimate of the objective; ``loss`` is its negative (to minimise)."""
+        terms = self.bounds(x_l, y_l, x_u, kl_weight)
+        zero = x_l.new_zeros(()) if x_l.numel() else x_u.new_zeros(())
+        j_u = terms["unlabeled"].mean() if x_u.shape[0] else zero
+        j_l = terms["labeled"].mean() if x_l.shape[0] else zero
+        j_q = terms["log_qy"].mean() if x_l.shape[0] else zero
+        kl_w = self.global_kl() / n_train
+        objective = j_u + labeled_weight * j_l + alpha * j_q - kl_w
+        return {"loss": -objective, "unlabeled_bound": j_u.detach(),
+                "labeled_bound": j_l.detach(), "log_qy": j_q.detach(),
+                "kl_weights": torch.as_tensor(kl_w).detach()}
+
+    def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
+                              generator: torch.Generator | None = None) -> torch.Tensor:
+        """Class probabilities per posterior draw, shape ``(n_draws, n_rows, n_classes)``."""
+        raise NotImplementedError
+
+    def predict_proba(self, x: torch.Tensor, n_steps: int,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """Predictive class probabilities, shape ``(n_rows, n_classes)``."""
+        return self.predict_proba_samples(x, 1, n_steps, generator)[0]
