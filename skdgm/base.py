@@ -13,7 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -33,7 +33,7 @@ def unlabeled_mask(y: np.ndarray) -> np.ndarray:
     return np.asarray(y == -1, dtype=bool).reshape(len(y))
 
 
-class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
+class BaseDGMClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Shared fit/predict machinery of the skdgm semi-supervised classifiers.
 
     Subclasses set ``_module_class`` and implement :meth:`_module_params`.  See
@@ -187,6 +187,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
             **module_params,
             optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.weight_decay,
+            optimizer__fused=True,  # one kernel per step instead of a Python loop over tensors
             optimizer__param_groups=param_groups,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -229,9 +230,16 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         n_labeled = int(np.sum(y_enc >= 0))
         warm = (self.warm_start and hasattr(self, "net_") and old_classes is not None
                 and np.array_equal(old_classes, self.classes_))
-        if not warm:
+        n_unlabeled = len(y_enc) - n_labeled
+        if warm:
+            # the labels may have changed (e.g. active learning): refresh the objective weights
+            lw, alpha = self._resolved_weights(n_labeled, n_unlabeled)
+            self.net_.set_params(
+                labeled_weight=lw, alpha=alpha, n_train=len(y_enc),
+                labeled_batch_size=self.labeled_batch_size or min(n_labeled, self.batch_size))
+        else:
             self.seed_ = int(check_random_state(self.random_state).randint(0, 2**31 - 3))
-            self.net_ = self._build_net(X.shape[1], n_labeled, len(y_enc) - n_labeled)
+            self.net_ = self._build_net(X.shape[1], n_labeled, n_unlabeled)
         with self._torch_rng():
             torch.manual_seed(self.seed_ if not warm else self.seed_ + len(self.net_.history))
             if warm:
@@ -296,10 +304,11 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Most probable class of each row, from ``classes_``."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # checks fittedness first
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def transform(self, X) -> np.ndarray:
-        """Gibbs-averaged latent code z-hat of each row (eq. 4.24), shape ``(n_samples, n_latent)``."""
+        """Gibbs-averaged latent code z-hat of each row (eq. 4.24), shape (n_samples, n_latent)."""
         X = self._validate_X(X)
         return self._batched(X, lambda m, x, g: m.transform(x, self.n_gibbs, g))
 

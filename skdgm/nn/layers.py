@@ -110,7 +110,8 @@ class BayesianLinear(nn.Module):
 
     def sample_weights(self, n_draws: int, generator: torch.Generator | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw ``n_draws`` weight sets: shapes ``(n_draws, n_out, n_in)`` and ``(n_draws, n_out)``."""
+        """Draw ``n_draws`` weight sets, shapes ``(n_draws, n_out, n_in)`` and ``(n_draws, n_out)``.
+        """
         mu_w, mu_b = self.weight_mu, self.bias_mu
         eps_w = torch.randn((n_draws, *mu_w.shape), device=mu_w.device, dtype=mu_w.dtype,
                             generator=generator)

@@ -1,0 +1,249 @@
+"""The scikit-learn contract of SSLPEClassifier and SSLAPDClassifier."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch.callbacks import Callback
+
+from skdgm import SSLAPDClassifier, SSLPEClassifier, TrainingDivergedError
+from tests.conftest import TINY
+
+MODELS = [SSLPEClassifier, SSLAPDClassifier]
+
+EXPECTED_FAILED = {
+    "check_classifiers_classes": (
+        "string targets must come as an object array (with -1 for unlabeled rows); a 'U'/'S' "
+        "dtype y is rejected with a clear error, as sklearn's SelfTrainingClassifier does"),
+}
+CHECK_PARAMS = dict(max_epochs=20, hidden_sizes=(16,), n_latent=2, lr=1e-2, kl_warmup=0,
+                    random_state=0)
+
+
+@parametrize_with_checks([cls(**CHECK_PARAMS) for cls in MODELS],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_clone_and_params_round_trip(cls):
+    clf = cls(lr=0.01, hidden_sizes=(4, 4), random_state=3)
+    params = clf.get_params()
+    assert clone(clf).get_params() == params
+    clf.set_params(max_epochs=7)
+    assert clf.get_params()["max_epochs"] == 7
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_fit_predict_shapes_and_fitted_attributes(cls, moons_small):
+    X, y, _ = moons_small
+    clf = cls(**TINY).fit(X, y)
+    assert list(clf.classes_) == [0, 1]
+    assert clf.n_features_in_ == 2 and clf.n_iter_ == 2
+    proba = clf.predict_proba(X[:10])
+    assert proba.shape == (10, 2)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
+    assert clf.predict_proba_samples(X[:10], n_draws=3).shape == (3, 10, 2)
+    assert clf.transform(X[:10]).shape == (10, 2)
+    assert clf.sample(4).shape == (4, 2)
+    assert set(clf.predict(X[:10])) <= {0, 1}
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_random_state_makes_fit_and_predict_reproducible(cls, moons_small):
+    X, y, _ = moons_small
+    a = cls(**TINY).fit(X, y).predict_proba(X[:20])
+    b = cls(**TINY).fit(X, y).predict_proba(X[:20])
+    np.testing.assert_array_equal(a, b)
+    c = cls(**{**TINY, "random_state": 1}).fit(X, y).predict_proba(X[:20])
+    assert not np.array_equal(a, c)
+
+
+def test_string_labels_in_object_array(moons_small):
+    X, y, _ = moons_small
+    y_str = np.array([-1 if v == -1 else ("upper" if v == 0 else "lower") for v in y],
+                     dtype=object)
+    clf = SSLPEClassifier(**TINY).fit(X, y_str)
+    assert list(clf.classes_) == ["lower", "upper"]
+    assert set(clf.predict(X)) <= {"lower", "upper"}
+    y_eval = np.array(["upper" if v == 0 else "lower" for v in moons_small[2]], dtype=object)
+    assert 0.0 <= clf.score(X, y_eval) <= 1.0
+
+
+def test_score_ignores_unlabeled_rows_and_rejects_unseen_labels(moons_small):
+    X, y, y_true = moons_small
+    clf = SSLPEClassifier(**TINY).fit(X, y)
+    y_part = y_true.copy()
+    y_part[::2] = -1
+    pred = clf.predict(X[1::2])
+    assert clf.score(X, y_part) == pytest.approx(np.mean(pred == y_true[1::2]))
+    with pytest.raises(ValueError, match="not seen during fit"):
+        clf.score(X[:3], np.array([0, 1, 5]))
+    with pytest.raises(ValueError, match="no labeled rows"):
+        clf.score(X[:3], np.array([-1, -1, -1]))
+
+
+def test_pipeline_and_grid_search(moons_small):
+    X, _, y_true = moons_small
+    y = y_true.copy()
+    y[10:] = -1
+    y[:10] = y_true[:10]
+    pipe = make_pipeline(StandardScaler(), SSLPEClassifier(**TINY))
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == (len(X),)
+    # GridSearchCV scores on the labeled rows of each validation fold
+    grid = GridSearchCV(SSLPEClassifier(**TINY), {"lr": [1e-3, 1e-2]}, cv=2)
+    grid.fit(X, y_true)
+    assert grid.best_params_["lr"] in (1e-3, 1e-2)
+    assert hasattr(grid.best_estimator_, "classes_")
+
+
+def test_does_not_mutate_inputs(moons_small):
+    X, y, _ = moons_small
+    X32 = X.astype(np.float32)
+    X_copy, y_copy = X32.copy(), y.copy()
+    SSLAPDClassifier(**TINY).fit(X32, y).predict_proba(X32)
+    np.testing.assert_array_equal(X32, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+
+
+@pytest.mark.parametrize("bad, err, match", [
+    (lambda X, y: (X[:, :1].ravel(), y), ValueError, "2D array"),
+    (lambda X, y: (np.where(np.arange(len(X))[:, None] == 3, np.nan, X), y), ValueError,
+     "NaN"),
+    (lambda X, y: (np.where(np.arange(len(X))[:, None] == 3, np.inf, X), y), ValueError,
+     "infinity"),
+    (lambda X, y: (X, y[:-1]), ValueError, "inconsistent numbers of samples"),
+    (lambda X, y: (X, np.column_stack([y, y])), ValueError, "1-d array of labels"),
+    (lambda X, y: (X, np.full(len(y), -1)), ValueError, "no labeled rows"),
+    (lambda X, y: (X, np.where(y == 1, 0, y)), ValueError, "only one class"),
+    (lambda X, y: (X, y.astype(str)), ValueError, "dtype string"),
+    (lambda X, y: (X, y + 0.5), ValueError, "Unknown label type"),
+])
+def test_bad_training_input_gives_clear_error(moons_small, bad, err, match):
+    X, y, _ = moons_small
+    Xb, yb = bad(X, y)
+    with pytest.raises(err, match=match):
+        SSLPEClassifier(**TINY).fit(Xb, yb)
+
+
+def test_feature_count_change_and_unfitted(moons_small):
+    X, y, _ = moons_small
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        SSLPEClassifier().predict(X)
+    clf = SSLPEClassifier(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(np.hstack([X, X]))
+
+
+def test_divergence_is_reported_with_a_hint(moons_small):
+    X, y, _ = moons_small
+    with pytest.raises(TrainingDivergedError, match="lower learning rate"):
+        SSLPEClassifier(**TINY).fit(X * 1e30, y)
+
+
+def test_invalid_hyper_parameter_is_rejected(moons_small):
+    X, y, _ = moons_small
+    with pytest.raises(ValueError, match="labeled_weight"):
+        SSLPEClassifier(labeled_weight="heavy").fit(X, y)
+
+
+def test_warm_start_continues_training(moons_small):
+    X, y, _ = moons_small
+    clf = SSLPEClassifier(**{**TINY, "warm_start": True}).fit(X, y)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 4
+    cold = SSLPEClassifier(**TINY).fit(X, y)
+    cold.fit(X, y)
+    assert cold.n_iter_ == 2
+
+
+def test_user_callbacks_run_and_param_is_not_mutated(moons_small):
+    X, y, _ = moons_small
+
+    class Count(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_ += 1
+
+    cb = Count()
+    clf = SSLPEClassifier(**TINY, callbacks=[cb]).fit(X, y)
+    assert clf.net_.callbacks_[-1][1].epochs_ == 2
+    assert not hasattr(cb, "epochs_")
+
+
+def test_kl_warmup_and_lr_decay_are_applied(moons_small):
+    X, y, _ = moons_small
+    clf = SSLPEClassifier(**{**TINY, "max_epochs": 4}, kl_warmup=2, lr=0.01,
+                          lr_decay=0.5).fit(X, y)
+    assert clf.history_[:, "kl_weight"] == [0.0, 0.5, 1.0, 1.0]
+    lr_now = clf.net_.optimizer_.param_groups[0]["lr"]
+    assert lr_now == pytest.approx(0.01 * 0.5**4)
+
+
+def test_l2_is_not_applied_to_bayesian_weights(moons_small):
+    X, y, _ = moons_small
+    clf = SSLAPDClassifier(**TINY, weight_decay=1e-3).fit(X, y)
+    groups = clf.net_.optimizer_.param_groups
+    decays = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
+    for name, p in clf.module_.named_parameters():
+        assert decays[id(p)] == (0.0 if name.startswith("classifier.") else 1e-3), name
+
+
+def test_validation_split_reports_labeled_accuracy(moons_small):
+    from skorch.dataset import ValidSplit
+
+    X, _, y_true = moons_small
+    y = y_true.copy()
+    y[40:] = -1
+    clf = SSLPEClassifier(**TINY, train_split=ValidSplit(4, random_state=0)).fit(X, y)
+    acc = clf.history_[-1, "valid_acc"]
+    assert 0.0 <= acc <= 1.0
+    assert np.isfinite(clf.history_[-1, "valid_loss"])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)), min_size=1,
+                max_size=30))
+def test_predict_proba_is_a_distribution_for_any_finite_input(fitted_pe, rows):
+    proba = fitted_pe.predict_proba(np.array(rows))
+    assert proba.shape == (len(rows), 2)
+    assert np.all(proba >= 0)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
+    assert set(fitted_pe.predict(np.array(rows))) <= {0, 1}
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 299), st.integers(0, 1), st.sampled_from([np.nan, np.inf, -np.inf]))
+def test_non_finite_predict_input_rejected(fitted_pe, row, col, value):
+    X = np.zeros((300, 2))
+    X[row, col] = value
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        fitted_pe.predict_proba(X)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 4).filter(lambda d: d != 1), st.integers(1, 5))
+def test_wrong_dimension_predict_input_rejected(fitted_pe, ndim, size):
+    X = np.zeros((size,) * ndim) if ndim else np.float64(1.0)
+    if ndim == 2 and size == 2:
+        return  # the valid shape
+    with pytest.raises(ValueError):
+        fitted_pe.predict_proba(X)
+
+
+@pytest.fixture(scope="module")
+def fitted_pe(moons_small):
+    X, y, _ = moons_small
+    return SSLPEClassifier(**TINY).fit(X, y)

@@ -1,0 +1,160 @@
+"""The SSLDGM module: batched bounds vs explicit loops, batch norm of thesis 5.3, Gibbs."""
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from skdgm.nn.elbo import kl_standard_normal
+from skdgm.nn.layers import BayesianMLP, MeanWeightBatchNorm
+from skdgm.nn.ssl_dgm import SSLDGM
+
+
+def _model(bayesian=False, batch_norm=False, likelihood="gaussian", seed=0):
+    torch.manual_seed(seed)
+    return SSLDGM(n_features=3, n_classes=4, n_latent=2, hidden=(8,), likelihood=likelihood,
+                  batch_norm=batch_norm, bayesian=bayesian, init_log_var=-3.0).double()
+
+
+@pytest.mark.parametrize("bayesian", [False, True])
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+def test_bounds_match_explicit_per_class_loop(monkeypatch, bayesian, likelihood):
+    """Batched enumeration of all classes == a per-row, per-class loop (z at its mean, W at
+    its mean, so both sides see the same randomness)."""
+    model = _model(bayesian, likelihood=likelihood)
+    g = torch.Generator().manual_seed(1)
+    x_l = torch.rand(3, 3, generator=g, dtype=torch.float64)
+    y_l = torch.tensor([0, 3, 1])
+    x_u = torch.rand(5, 3, generator=g, dtype=torch.float64)
+    monkeypatch.setattr(torch, "randn_like", torch.zeros_like)
+    if bayesian:
+        monkeypatch.setattr(model, "sample_classifier_weights", lambda n, g=None: None)
+    beta = 0.3
+    out = model.bounds(x_l, y_l, x_u, kl_weight=beta)
+
+    def bound(x, k):
+        y = F.one_hot(torch.tensor([k]), 4).double()
+        mean, log_var = model.encode_z(x[None], y)
+        log_px = model.likelihood.log_prob(x[None], model.decoder_x(mean))
+        logits = model.classifier_logits(x[None, None], mean[None])[0]
+        log_py = torch.log_softmax(logits, -1)[0, k]
+        return (log_px - beta * kl_standard_normal(mean, log_var))[0] + log_py
+
+    for i in range(3):
+        assert out["labeled"][i].item() == pytest.approx(bound(x_l[i], int(y_l[i])).item())
+        log_q = torch.log_softmax(model.encoder_y(x_l[i:i + 1]), -1)[0, y_l[i]]
+        assert out["log_qy"][i].item() == pytest.approx(log_q.item())
+    for i in range(5):
+        q = torch.softmax(model.encoder_y(x_u[i:i + 1]), -1)[0]
+        expected = sum(q[k] * (bound(x_u[i], k) - torch.log(q[k])) for k in range(4))
+        assert out["unlabeled"][i].item() == pytest.approx(expected.item())
+
+
+def test_objective_weights_parts_as_documented():
+    model = _model()
+    torch.manual_seed(0)
+    x_l, y_l, x_u = torch.rand(2, 3).double(), torch.tensor([1, 2]), torch.rand(4, 3).double()
+    torch.manual_seed(5)
+    terms = model.bounds(x_l, y_l, x_u)
+    torch.manual_seed(5)
+    out = model.objective(x_l, y_l, x_u, labeled_weight=0.5, alpha=7.0, n_train=10)
+    expected = -(terms["unlabeled"].mean() + 0.5 * terms["labeled"].mean()
+                 + 7.0 * terms["log_qy"].mean())
+    assert out["loss"].item() == pytest.approx(expected.item())
+
+
+def test_objective_counts_weight_kl_once_per_pass():
+    model = _model(bayesian=True)
+    x_l, y_l, x_u = torch.rand(2, 3).double(), torch.tensor([1, 2]), torch.rand(4, 3).double()
+    torch.manual_seed(5)
+    a = model.objective(x_l, y_l, x_u, n_train=10)["loss"]
+    torch.manual_seed(5)
+    b = model.objective(x_l, y_l, x_u, n_train=20)["loss"]
+    # loss = -data + KL/n: halving 1/n removes half the KL
+    assert (a - b).item() == pytest.approx(model.global_kl().item() / 20)
+
+
+def test_objective_without_unlabeled_rows():
+    model = _model()
+    out = model.objective(torch.rand(3, 3).double(), torch.tensor([0, 1, 2]),
+                          torch.zeros(0, 3).double())
+    assert torch.isfinite(out["loss"])
+    assert out["unlabeled_bound"].item() == 0.0
+
+
+def test_mean_weight_batch_norm_statistics_do_not_depend_on_weight_draw():
+    torch.manual_seed(0)
+    net = BayesianMLP(3, 2, hidden=(5,), batch_norm=True, init_log_var=-1.0).double()
+    x = torch.randn(1, 16, 3, dtype=torch.float64)
+    lin, bn = net.linears[0], net.norms[0]
+    a_mean = lin.mean_forward(x)
+    for _ in range(3):
+        w = lin.sample_weights(1)
+        a = lin(x, w)
+        expected = (a - a_mean.mean((0, 1))) / torch.sqrt(a_mean.var((0, 1), unbiased=False)
+                                                          + bn.eps)
+        torch.testing.assert_close(bn(a, a_mean), expected)
+
+
+def test_mean_weight_batch_norm_train_and_eval_agree():
+    """With running statistics equal to the batch's mean-weight statistics and (near) zero
+    weight variance, training-mode and evaluation-mode outputs coincide (Fig. 5.5c)."""
+    torch.manual_seed(0)
+    net = BayesianMLP(3, 2, hidden=(6, 6), batch_norm=True, init_log_var=-40.0).double()
+    for norm in net.norms:
+        norm.momentum = 1.0  # running stats := this batch's statistics
+    x = torch.randn(1, 64, 3, dtype=torch.float64)
+    net.train()
+    out_train = net(x, net.sample_weights(1))
+    net.eval()
+    out_eval = net(x, net.sample_weights(1))
+    # running_var is the unbiased variance; training normalises with the biased one
+    torch.testing.assert_close(out_train, out_eval, rtol=0.05, atol=0.05)
+
+
+def test_naive_batch_norm_statistics_follow_the_draw():
+    bn = MeanWeightBatchNorm(4, statistics="sampled")
+    a = torch.randn(32, 4) * 3 + 1
+    out = bn(a, torch.zeros_like(a))
+    torch.testing.assert_close(out.mean(0), torch.zeros(4), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("bayesian", [False, True])
+def test_gibbs_shapes_simplex_and_seed(bayesian):
+    model = _model(bayesian, batch_norm=True).eval()
+    x = torch.rand(7, 3, dtype=torch.float64)
+    probs, z = model.gibbs(x, n_steps=4, n_chains=3, generator=torch.Generator().manual_seed(0))
+    assert probs.shape == (3, 7, 4) and z.shape == (3, 7, 2)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(3, 7, dtype=torch.float64))
+    assert (probs >= 0).all()
+    again, _ = model.gibbs(x, 4, 3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(probs, again, rtol=0, atol=0)
+    other, _ = model.gibbs(x, 4, 3, generator=torch.Generator().manual_seed(1))
+    assert not torch.equal(probs, other)
+    samples = model.predict_proba_samples(x, 5, 2, torch.Generator().manual_seed(0))
+    assert samples.shape == (5, 7, 4)
+    assert model.predict_proba(x, 3).shape == (7, 4)
+    assert model.transform(x, 3).shape == (7, 2)
+
+
+def test_gibbs_is_the_chain_average_of_the_classifier():
+    """One-step chain == p(y|x, z) at z ~ q(z|x, y0): check with z noise off and W at means."""
+    model = _model(batch_norm=False).eval()
+    x = torch.rand(4, 3, dtype=torch.float64)
+    g = torch.Generator().manual_seed(3)
+    probs, z_avg = model.gibbs(x, 1, 1, generator=g)
+    g = torch.Generator().manual_seed(3)
+    y0 = torch.multinomial(torch.softmax(model.encoder_y(x), -1), 1, True, generator=g).T
+    mean, log_var = model.encode_z(x[None], F.one_hot(y0, 4).double())
+    z = mean + torch.exp(0.5 * log_var) * torch.randn(mean.shape, generator=g,
+                                                      dtype=torch.float64)
+    expected = torch.softmax(model.classifier_logits(x[None], z), -1)
+    torch.testing.assert_close(probs, expected)
+    torch.testing.assert_close(z_avg, z)
+
+
+def test_sample_shapes():
+    for lik in ("gaussian", "bernoulli"):
+        model = _model(likelihood=lik).eval()
+        x = model.sample(6, torch.Generator().manual_seed(0))
+        assert x.shape == (6, 3)
+    assert ((x == 0) | (x == 1)).all()  # Bernoulli draws are binary
