@@ -19,17 +19,19 @@ from skorch import NeuralNet
 from torch.utils.data import Subset
 
 
-def dataset_tensors(dataset, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """X (float, on ``device``) and y (int64, on the CPU; -1 = unlabeled) of a skorch dataset."""
+def dataset_tensors(dataset, device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """X (float, on ``device``) and y (int64 on the CPU, -1 = unlabeled; or None) of a skorch
+    dataset or a Subset of one."""
     indices = None
     if isinstance(dataset, Subset):
         indices = np.asarray(dataset.indices)
         dataset = dataset.dataset
     X, y = dataset.X, dataset.y
     X = torch.as_tensor(X)
-    y = torch.as_tensor(y, dtype=torch.int64)
+    y = None if y is None else torch.as_tensor(y, dtype=torch.int64)
     if indices is not None:
-        X, y = X[indices], y[indices]
+        X = X[indices]
+        y = None if y is None else y[indices]
     return X.to(device), y
 
 
@@ -47,6 +49,10 @@ class SemiSupervisedLoader:
         labeled = y >= 0
         self.idx_l = torch.nonzero(labeled)[:, 0]
         self.idx_u = torch.nonzero(~labeled)[:, 0]
+        if len(self.idx_l) == 0:
+            raise ValueError("The training split has no labeled rows. With train_split, use a "
+                             "stratified split, e.g. skorch.dataset.ValidSplit(5, "
+                             "stratified=True), so labeled rows reach both parts.")
         self.batch_size = batch_size
         self.labeled_batch_size = min(labeled_batch_size, len(self.idx_l))
         self.generator = generator

@@ -179,7 +179,7 @@ def test_user_callbacks_run_and_param_is_not_mutated(moons_small):
 
     cb = Count()
     clf = SSLPEClassifier(**TINY, callbacks=[cb]).fit(X, y)
-    assert clf.net_.callbacks_[-1][1].epochs_ == 2
+    assert dict(clf.net_.callbacks_)["Count"].epochs_ == 2
     assert not hasattr(cb, "epochs_")
 
 
@@ -207,10 +207,15 @@ def test_validation_split_reports_labeled_accuracy(moons_small):
     X, _, y_true = moons_small
     y = y_true.copy()
     y[40:] = -1
-    clf = SSLPEClassifier(**TINY, train_split=ValidSplit(4, random_state=0)).fit(X, y)
+    clf = SSLPEClassifier(**TINY, train_split=ValidSplit(4, stratified=True)).fit(X, y)
     acc = clf.history_[-1, "valid_acc"]
     assert 0.0 <= acc <= 1.0
     assert np.isfinite(clf.history_[-1, "valid_loss"])
+    # an unstratified split puts every labeled row in the validation fold: clear error
+    y_front = np.full(len(y), -1)
+    y_front[:40] = y_true[:40]
+    with pytest.raises(ValueError, match="no labeled rows"):
+        SSLPEClassifier(**TINY, train_split=ValidSplit(4)).fit(X, y_front)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -25,6 +25,8 @@ from skdgm.nn.elbo import kl_standard_normal, labeled_bound, unlabeled_bound
 from skdgm.nn.layers import MLP, BayesianMLP
 from skdgm.nn.likelihoods import make_likelihood
 
+LOG_VAR_LIMIT = 30.0
+
 
 def _randn_like(t: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     return torch.randn(t.shape, device=t.device, dtype=t.dtype, generator=generator)
@@ -77,8 +79,13 @@ class SSLDGM(SemiSupervisedModule):
     # -- pieces ------------------------------------------------------------------------------
     def encode_z(self, x: torch.Tensor, y_onehot: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and log-variance of q(z|x, y) (eq. 4.6)."""
-        return self.encoder_z(torch.cat([x, y_onehot], dim=-1)).chunk(2, dim=-1)
+        """Mean and log-variance of q(z|x, y) (eq. 4.6).
+
+        The log-variance is clamped to [-30, 30] so that inputs far outside the training data
+        give huge but finite samples instead of overflowing to inf/NaN.
+        """
+        mean, log_var = self.encoder_z(torch.cat([x, y_onehot], dim=-1)).chunk(2, dim=-1)
+        return mean, log_var.clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)
 
     def classifier_logits(self, x: torch.Tensor, z: torch.Tensor, weights=None) -> torch.Tensor:
         """Logits of p(y|x, z, W) for inputs of shape ``(n_draws, n_rows, .)`` (eq. 4.4/4.17)."""
