@@ -286,7 +286,8 @@ class BaseDGMClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         the order of ``classes_``.  Seeded by ``random_state``: repeated calls agree.
         """
         X = self._validate_X(X)
-        return self._batched(X, lambda m, x, g: m.predict_proba(x, self.n_gibbs, g))
+        proba = self._batched(X, lambda m, x, g: m.predict_proba(x, self.n_gibbs, g))
+        return proba / proba.sum(axis=-1, keepdims=True)  # exact simplex in float64
 
     def predict_proba_samples(self, X, n_draws: int | None = None) -> np.ndarray:
         """Class probabilities per posterior draw, shape ``(n_draws, n_samples, n_classes)``.
@@ -299,8 +300,9 @@ class BaseDGMClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         n_draws = self.n_draws if n_draws is None else int(n_draws)
         if n_draws < 1:
             raise ValueError(f"n_draws must be >= 1, got {n_draws}.")
-        return self._batched(
+        probs = self._batched(
             X, lambda m, x, g: m.predict_proba_samples(x, n_draws, self.n_gibbs, g), row_dim=1)
+        return probs / probs.sum(axis=-1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
         """Most probable class of each row, from ``classes_``."""
