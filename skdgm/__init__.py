@@ -4,10 +4,11 @@ scikit-learn estimators (built on skorch and PyTorch) for the models of Gordon (
 *Bayesian Deep Generative Models for Semi-Supervised and Active Learning*.
 """
 
+from skdgm.baselines import ADGMClassifier, DNNClassifier, M2Classifier, SDGMClassifier
 from skdgm.callbacks import KLWarmup, TrainingDivergedError
 from skdgm.classifiers import SSLAPDClassifier, SSLPEClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["KLWarmup", "SSLAPDClassifier", "SSLPEClassifier", "TrainingDivergedError",
-           "__version__"]
+__all__ = ["ADGMClassifier", "DNNClassifier", "KLWarmup", "M2Classifier", "SDGMClassifier",
+           "SSLAPDClassifier", "SSLPEClassifier", "TrainingDivergedError", "__version__"]

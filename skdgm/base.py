@@ -33,7 +33,7 @@ def unlabeled_mask(y: np.ndarray) -> np.ndarray:
     return np.asarray(y == -1, dtype=bool).reshape(len(y))
 
 
-class BaseDGMClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
     """Shared fit/predict machinery of the skdgm semi-supervised classifiers.
 
     Subclasses set ``_module_class`` and implement :meth:`_module_params`.  See
@@ -280,10 +280,12 @@ class BaseDGMClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return torch.cat(outs, dim=row_dim).cpu().numpy().astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities by the Gibbs procedure of thesis 4.4 (``n_gibbs`` steps).
+        """Predictive class probabilities, shape ``(n_samples, n_classes)``, columns in the
+        order of ``classes_``.
 
-        Returns the chain average of p(y|x, z, W), shape ``(n_samples, n_classes)``, columns in
-        the order of ``classes_``.  Seeded by ``random_state``: repeated calls agree.
+        SSLPE/SSLAPD use the Gibbs procedure of thesis 4.4 (``n_gibbs`` steps, the chain
+        average of p(y|x, z, W)); each baseline documents its own rule.  Seeded by
+        ``random_state``: repeated calls agree.
         """
         X = self._validate_X(X)
         proba = self._batched(X, lambda m, x, g: m.predict_proba(x, self.n_gibbs, g))
@@ -309,26 +311,6 @@ class BaseDGMClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         proba = self.predict_proba(X)  # checks fittedness first
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def transform(self, X) -> np.ndarray:
-        """Gibbs-averaged latent code z-hat of each row (eq. 4.24), shape (n_samples, n_latent)."""
-        X = self._validate_X(X)
-        return self._batched(X, lambda m, x, g: m.transform(x, self.n_gibbs, g))
-
-    def sample(self, n_samples: int = 1, mean: bool = False) -> np.ndarray:
-        """Draw ``n_samples`` inputs from the generative model p(z) p(x|z).
-
-        With ``mean=True`` the decoder means (Gaussian) or probabilities (Bernoulli) are
-        returned instead of draws.
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-        module = self.net_.module_
-        module.eval()
-        with torch.no_grad():
-            x = module.sample(int(n_samples), self._generator(), mean)
-        return x.cpu().numpy().astype(np.float64)
-
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on the labeled rows of (X, y); rows with ``y == -1`` are ignored."""
         y = column_or_1d(np.asarray(y), warn=True)
@@ -350,3 +332,31 @@ class BaseDGMClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         tags.non_deterministic = True  # stochastic variational training and Gibbs prediction
         tags.classifier_tags.multi_class = True
         return tags
+
+
+class GenerativeMixin(TransformerMixin):
+    """``transform`` (latent codes) and ``sample`` (draws of x) for models with a latent z and a
+    model of x; mixed in before :class:`BaseDGMClassifier`."""
+
+    def transform(self, X) -> np.ndarray:
+        """Latent code of each row, shape (n_samples, n_latent).
+
+        For SSLPE/SSLAPD the Gibbs-averaged z (eq. 4.24); for the baselines see their class.
+        """
+        X = self._validate_X(X)
+        return self._batched(X, lambda m, x, g: m.transform(x, self.n_gibbs, g))
+
+    def sample(self, n_samples: int = 1, mean: bool = False) -> np.ndarray:
+        """Draw ``n_samples`` inputs from the generative model (e.g. p(z) p(x|z)).
+
+        With ``mean=True`` the decoder means (Gaussian) or probabilities (Bernoulli) are
+        returned instead of draws.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        module = self.net_.module_
+        module.eval()
+        with torch.no_grad():
+            x = module.sample(int(n_samples), self._generator(), mean)
+        return x.cpu().numpy().astype(np.float64)

@@ -6,11 +6,11 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skdgm.base import BaseDGMClassifier
+from skdgm.base import BaseDGMClassifier, GenerativeMixin
 from skdgm.nn.ssl_dgm import SSLDGM
 
 
-class SSLPEClassifier(BaseDGMClassifier):
+class SSLPEClassifier(GenerativeMixin, BaseDGMClassifier):
     """Semi-supervised deep generative classifier with point-estimate weights (SSLPE).
 
     p(z) = N(0, I); p(x|z) Gaussian or Bernoulli; p(y|x, z) = Cat(NN_y([x, z]));
@@ -105,7 +105,7 @@ class SSLPEClassifier(BaseDGMClassifier):
     _module_class = SSLDGM
 
 
-class SSLAPDClassifier(BaseDGMClassifier):
+class SSLAPDClassifier(GenerativeMixin, BaseDGMClassifier):
     """Semi-supervised deep generative classifier with a posterior over W_y (SSLAPD).
 
     As :class:`SSLPEClassifier`, but the classifier p(y|x, z, W) has a factorised Gaussian
