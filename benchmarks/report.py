@@ -1,0 +1,169 @@
+"""Render BENCHMARKS.md from the result files under ``benchmarks/results/``.
+
+Run: ``python -m benchmarks.report > BENCHMARKS.md``.  Every number in BENCHMARKS.md comes from
+a results file through this script; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _load(rel: str) -> dict | None:
+    path = RESULTS / rel
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _machine(m: dict) -> str:
+    gpu = f", GPU {m['gpu']}" if m.get("gpu") else ""
+    return (f"{m.get('cpu', '?')} ({m.get('cpu_count', '?')} cores{gpu}), torch "
+            f"{m.get('torch', '?')}, {m.get('date', '?')}")
+
+
+def _missing(command: str) -> str:
+    return f"*Not run yet.* Command: `{command}`\n"
+
+
+def demo() -> str:
+    d = _load("demo/demo_results.json")
+    head = "## Main demo: semi-supervised moons with six labels\n\n"
+    cmd = "python -m skdgm.demo --out benchmarks/results/demo"
+    if d is None:
+        return head + _missing(cmd)
+    lines = [head, f"Command: `{cmd}` · machine: {d.get('machine_info', d.get('machine'))}, "
+             f"{d['threads']} torch thread(s), torch {d['torch']} · date {d['date']}.  "
+             f"Noise {d['noise']}, {d['n_samples']} training rows (6 labeled), "
+             f"{d['n_samples']} test rows, seed {d['seed']}; thesis Table 5.1 in brackets.\n",
+             "| model | test accuracy | test log p(y\\|x) (nats/row) | fit (s) | s/epoch |",
+             "|---|---|---|---|---|"]
+    thesis = {"DNN (6 labels only)": "83.6", "SSLPE": "99.2", "SSLAPD": "99.9"}
+    for name, r in d["results"].items():
+        lines.append(f"| {name} | {100 * r['accuracy']:.2f}% ({thesis.get(name, '–')}%) | "
+                     f"{r['log_likelihood']:.4f} | {r['fit_seconds']:.1f} | "
+                     f"{r['seconds_per_epoch']:.3f} |")
+    lines.append("\nThe decision-boundary plot is `benchmarks/results/demo/demo_moons.png`.\n")
+    return "\n".join(lines) + "\n"
+
+
+def fit_time() -> str:
+    out = ["## Fit time per epoch (moons, 10,000 rows, default settings)\n"]
+    for device in ("cpu", "cuda"):
+        d = _load(f"fit_time_{device}/fit_time.json")
+        cmd = f"python -m benchmarks.fit_time --device {device}"
+        if d is None:
+            out.append(f"**{device}**: " + _missing(cmd))
+            continue
+        out += [f"**{device}** — command `{cmd}` · {_machine(d['machine'])} · "
+                f"{d['threads']} CPU thread(s)\n",
+                "| model | epochs | fit (s) | median epoch (s) | predict 10k rows (s) | "
+                "test acc |", "|---|---|---|---|---|---|"]
+        for r in d["rows"]:
+            out.append(f"| {r['model']} | {r['epochs']} | {r['fit_seconds']:.1f} | "
+                       f"{r['median_epoch_seconds']:.3f} | {r['predict_10k_seconds']:.3f} | "
+                       f"{100 * r['accuracy']:.2f}% |")
+        out.append("")
+    out.append("An epoch is one pass over the 9,994 unlabeled rows: 100 steps of 100 unlabeled "
+               "+ 6 labeled rows.  These networks (2 inputs, 128-128 hidden) are too small "
+               "for a GPU to help.\n")
+    return "\n".join(out) + "\n"
+
+
+def weighting() -> str:
+    d = _load("weighting/weighting.json")
+    head = "## Weighting labeled against unlabeled data (choice of the default)\n\n"
+    cmd = "python -m benchmarks.weighting --seeds 3 --n-jobs 15"
+    if d is None:
+        return head + _missing(cmd)
+    lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}.  Six fixed labels, 10,000 "
+             "rows, default settings otherwise; scored on a separate validation set (never "
+             "the test set), mean over seeds.\n",
+             "| setting | val accuracy mean (std) | worst seed | val log p(y\\|x) |",
+             "|---|---|---|---|"]
+    for key, s in d["summary"].items():
+        lines.append(f"| {key} | {100 * s['val_accuracy_mean']:.2f}% "
+                     f"({100 * s['val_accuracy_std']:.2f}) | {100 * s['val_accuracy_min']:.2f}%"
+                     f" | {s['val_log_lik_mean']:.3f} |")
+    lines.append("\n`labeled_weight=\"balanced\"` wins everywhere, so it is the default "
+                 "(see docs/user_guide.md).\n")
+    return "\n".join(lines) + "\n"
+
+
+def moons() -> str:
+    d = _load("moons/moons.json")
+    head = "## Moons, thesis Tables 5.1/5.2\n\n"
+    cmd = "python -m benchmarks.moons --seeds 5 --random-draws 10 --random-noise 0.1 --n-jobs 15"
+    if d is None:
+        return head + _missing(cmd)
+    lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit.  "
+             "10,000 training / 10,000 test rows; *fixed*: the six labels at the ends and "
+             "middle of each moon, 5 seeds; *random*: six labels drawn at random (three per "
+             "moon), 10 draws.  Hyper-parameters: `benchmarks/configs/moons.json` (the thesis "
+             "code's moons settings; M2 100 instead of 500 epochs).  Accuracy in %, mean (std) "
+             "over runs; log p(y|x) in nats per test row.\n",
+             "| labels | noise | model | accuracy | min–max | log p(y\\|x) | thesis accuracy "
+             "| thesis log p(y\\|x) |", "|---|---|---|---|---|---|---|---|"]
+    for s in d["summary"]:
+        thesis = ("–" if s["thesis_accuracy"] is None
+                  else f"{s['thesis_accuracy']} ({s['thesis_accuracy_std']})")
+        tll = "–" if s["thesis_log_lik"] is None else f"{s['thesis_log_lik']}"
+        lines.append(f"| {s['labels']} | {s['noise']} | {s['model']} | "
+                     f"{s['accuracy_mean']:.2f} ({s['accuracy_std']:.2f}) | "
+                     f"{s['accuracy_min']:.2f}–{s['accuracy_max']:.2f} | "
+                     f"{s['log_lik_mean']:.3f} ({s['log_lik_std']:.3f}) | {thesis} | {tll} |")
+    return "\n".join(lines) + "\n\n"
+
+
+def active_learning() -> str:
+    d = _load("active_learning/active_learning.json")
+    head = "## Active learning on moons (thesis 5.4.2, Fig. 5.11)\n\n"
+    cmd = "python -m benchmarks.active_learning --repeats 5 --n-jobs 2"
+    if d is None:
+        return head + _missing(cmd)
+    a = d["args"]
+    q = d["bald_query_10k"]
+    lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}.  Noise 0.1, a pool of "
+             f"{a['n_samples']} rows (the thesis used 10,000), {a['n_test']} test rows, 4 "
+             f"random initial labels (2 per moon, seed = repetition), one query at a time, "
+             f"refit from scratch, until {a['target']:.0%} test accuracy or {a['max_labels']} "
+             f"labels; {a['repeats']} repetitions.  A run that never reaches the target counts "
+             f"as {a['max_labels']} labels (so that mean is a lower bound).\n",
+             "| model + acquisition | labels to reach 99% (mean, std) | runs reaching 99% | "
+             "thesis |", "|---|---|---|---|"]
+    for key, s in d["summary"].items():
+        lines.append(f"| {key} | {s['mean_labels_to_target']:.1f} ({s['std']:.1f}) | "
+                     f"{s['runs_reaching_target']}/{s['runs']} | {s['thesis']} |")
+    lines.append(f"\nOne BALD query over a pool of {q['n_pool']:,} rows (10 posterior draws × "
+                 f"10 Gibbs steps + scores, SSLAPD, {q['threads']} thread): "
+                 f"**{q['seconds']:.2f} s**.\n")
+    return "\n".join(lines) + "\n"
+
+
+def speed() -> str:
+    head = "## Speed on MNIST-size networks\n\n"
+    found = sorted(RESULTS.glob("speed_*/speed.json"))
+    if not found:
+        return head + _missing("python -m benchmarks.speed --quick")
+    from benchmarks.speed import render_markdown  # the speed script knows its own layout
+
+    return head + "\n".join(render_markdown(json.loads(p.read_text())) for p in found) + "\n"
+
+
+def main() -> None:
+    print("# skdgm benchmarks\n")
+    print("Generated by `python -m benchmarks.report > BENCHMARKS.md` from the JSON files in "
+          "`benchmarks/results/`; each section names the command that produced its file, the "
+          "machine and the date.  Machines: the 2-core CPU development machine, and a lent "
+          "machine with an NVIDIA H100 and 16 CPU cores (used for its GPU and, for the "
+          "many-fit accuracy tables, for its CPU cores).\n")
+    for section in (demo, fit_time, weighting, moons, active_learning, speed):
+        print(section())
+    print("## MNIST (Tables 5.3/5.4)\n\n*Not run yet*: the data loader "
+          "(`skdgm.datasets.load_mnist`) and Bernoulli likelihood are in place; the MNIST "
+          "benchmark script is open work (issue 5).\n")
+
+
+if __name__ == "__main__":
+    main()
