@@ -10,6 +10,35 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
+
+from skdgm.nn.elbo import unlabeled_bound
+
+
+def enumerate_classes(x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor, k: int
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labeled rows followed by K class-major copies of the unlabeled rows (eqs. 4.11-4.13).
+
+    Returns x of shape (R, D) and one-hot y of shape (R, K), R = n_l + K n_u, so every network
+    sees labeled rows and all classes of the unlabeled rows in one batched pass.
+    """
+    eye = torch.eye(k, device=x_u.device, dtype=x_u.dtype)
+    x_rows = torch.cat([x_l, x_u.repeat(k, 1)])
+    y_rows = torch.cat([F.one_hot(y_l, k).to(x_u.dtype),
+                        eye.repeat_interleave(x_u.shape[0], dim=0)])
+    return x_rows, y_rows
+
+
+def combine_bounds(bound: torch.Tensor, qy_logits: torch.Tensor, y_l: torch.Tensor, k: int
+                   ) -> dict[str, torch.Tensor]:
+    """Per-row bounds of :func:`enumerate_classes` rows (R,) and q(y|.) logits (n_l + n_u, K)
+    into the labeled bound, the unlabeled bound (4.9) and log q(y|x) on labeled rows."""
+    n_l = y_l.shape[0]
+    n_u = qy_logits.shape[0] - n_l
+    per_class = bound[n_l:].reshape(k, n_u).T                              # (n_u, K)
+    log_qy = torch.log_softmax(qy_logits[:n_l], dim=-1).gather(1, y_l[:, None])[:, 0]
+    return {"labeled": bound[:n_l], "unlabeled": unlabeled_bound(qy_logits[n_l:], per_class),
+            "log_qy": log_qy}
 
 
 class SemiSupervisedModule(nn.Module):

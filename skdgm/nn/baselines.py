@@ -18,12 +18,11 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F
 
-from skdgm.nn.base import SemiSupervisedModule
+from skdgm.nn.base import SemiSupervisedModule, combine_bounds, enumerate_classes
 from skdgm.nn.elbo import (
     gaussian_log_likelihood,
     kl_standard_normal,
     labeled_bound,
-    unlabeled_bound,
 )
 from skdgm.nn.layers import MLP
 from skdgm.nn.likelihoods import make_likelihood
@@ -45,27 +44,6 @@ def _gaussian_params(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     inputs far from the data give huge but finite samples (as in :mod:`skdgm.nn.ssl_dgm`)."""
     mean, log_var = out.chunk(2, dim=-1)
     return mean, log_var.clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)
-
-
-def _enumerated_rows(x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor, k: int
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Labeled rows followed by K class-major copies of the unlabeled rows: x (R, D), y (R, K)."""
-    eye = torch.eye(k, device=x_u.device, dtype=x_u.dtype)
-    x_rows = torch.cat([x_l, x_u.repeat(k, 1)])                            # (R, D)
-    y_rows = torch.cat([F.one_hot(y_l, k).to(x_u.dtype),
-                        eye.repeat_interleave(x_u.shape[0], dim=0)])       # (R, K)
-    return x_rows, y_rows
-
-
-def _split_bounds(bound: torch.Tensor, qy_logits: torch.Tensor, y_l: torch.Tensor, k: int
-                  ) -> dict[str, torch.Tensor]:
-    """Turn enumerated per-row bounds (R,) and q(y|.) logits (n_l + n_u, K) into the terms."""
-    n_l = y_l.shape[0]
-    n_u = qy_logits.shape[0] - n_l
-    per_class = bound[n_l:].reshape(k, n_u).T                              # (n_u, K)
-    log_qy = torch.log_softmax(qy_logits[:n_l], dim=-1).gather(1, y_l[:, None])[:, 0]
-    return {"labeled": bound[:n_l], "unlabeled": unlabeled_bound(qy_logits[n_l:], per_class),
-            "log_qy": log_qy}
 
 
 class DNN(SemiSupervisedModule):
@@ -169,14 +147,14 @@ class M2(SemiSupervisedModule):
                kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
         """Labeled bound (3.3), unlabeled bound (3.4) and log q(y|x) on labeled rows (3.5)."""
         k = self.n_classes
-        x_rows, y_rows = _enumerated_rows(x_l, y_l, x_u, k)                # (R, D), (R, K)
+        x_rows, y_rows = enumerate_classes(x_l, y_l, x_u, k)                # (R, D), (R, K)
         mean, log_var = self.encode_z(x_rows, y_rows)                     # (R, Z)
         z = _gaussian_sample(mean, log_var)
         log_px = self.likelihood.log_prob(x_rows, self.decoder_x(torch.cat([z, y_rows], -1)))
         log_py = -math.log(k)                                              # uniform p(y)
         bound = labeled_bound(log_px, log_py, kl_standard_normal(mean, log_var), kl_weight)
         qy_logits = self.encoder_y(torch.cat([x_l, x_u]))                  # (n_l + n_u, K)
-        return _split_bounds(bound, qy_logits, y_l, k)
+        return combine_bounds(bound, qy_logits, y_l, k)
 
     def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
                               generator: torch.Generator | None = None) -> torch.Tensor:
@@ -302,7 +280,7 @@ class AuxiliaryDGM(SemiSupervisedModule):
         a = _gaussian_sample(mean_a, log_var_a)
         log_qa = gaussian_log_likelihood(a, mean_a, log_var_a)            # (n_l + n_u,)
         qy_logits = self.qy_logits(x_all, a)                              # (n_l + n_u, K)
-        x_rows, y_rows = _enumerated_rows(x_l, y_l, x_u, k)                # (R, D), (R, K)
+        x_rows, y_rows = enumerate_classes(x_l, y_l, x_u, k)                # (R, D), (R, K)
         a_rows = torch.cat([a[:n_l], a[n_l:].repeat(k, 1)])                # (R, A)
         log_qa_rows = torch.cat([log_qa[:n_l], log_qa[n_l:].repeat(k)])    # (R,)
         mean_z, log_var_z = self.encode_z(x_rows, a_rows, y_rows)         # (R, Z)
@@ -313,21 +291,19 @@ class AuxiliaryDGM(SemiSupervisedModule):
         kl_z = kl_standard_normal(mean_z, log_var_z)
         bound = (log_px - math.log(k) + kl_weight * (log_pa - log_qa_rows)
                  - kl_weight * kl_z)                                       # (R,)
-        return _split_bounds(bound, qy_logits, y_l, k)
+        return combine_bounds(bound, qy_logits, y_l, k)
 
     # -- prediction --------------------------------------------------------------------------
     def _averaged_over_a(self, x: torch.Tensor, n_draws: int, n_steps: int,
                          generator: torch.Generator | None, fn) -> torch.Tensor:
         """Average ``fn(x, a)`` over ``n_steps`` draws a ~ q(a|x), separately per draw."""
         mean_a, log_var_a = self.encode_a(x)
-        xs = x.expand(n_draws, *x.shape)                                   # (S, n, D)
-        total = None
-        for _ in range(n_steps):
-            a = _gaussian_sample(mean_a.expand(n_draws, *mean_a.shape),
-                                 log_var_a.expand(n_draws, *log_var_a.shape), generator)
-            out = fn(xs, a)
-            total = out if total is None else total + out
-        return total / n_steps
+        m = n_steps * n_draws                                              # all samples at once
+        xs = x.expand(m, *x.shape)                                         # (T*S, n, D)
+        a = _gaussian_sample(mean_a.expand(m, *mean_a.shape),
+                             log_var_a.expand(m, *log_var_a.shape), generator)
+        out = fn(xs, a)                                                    # (T*S, n, .)
+        return out.reshape(n_steps, n_draws, *out.shape[1:]).mean(0)
 
     def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
                               generator: torch.Generator | None = None) -> torch.Tensor:
@@ -342,14 +318,14 @@ class AuxiliaryDGM(SemiSupervisedModule):
     def transform(self, x: torch.Tensor, n_steps: int,
                   generator: torch.Generator | None = None) -> torch.Tensor:
         """Mean latent code sum_y q(y|a, x) mu_z(a, y, x), averaged over ``n_steps`` a draws."""
-        n, k = x.shape[0], self.n_classes
-        eye = torch.eye(k, device=x.device, dtype=x.dtype)[:, None].expand(k, n, k)
+        k = self.n_classes
 
         def mean_z(xs: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-            q = torch.softmax(self.qy_logits(xs[0], a[0]), dim=-1)         # (n, K)
-            mean, _ = self.encode_z(x.expand(k, n, x.shape[-1]),
-                                    a[0].expand(k, n, a.shape[-1]), eye)   # (K, n, Z)
-            return torch.einsum("nk,knz->nz", q, mean)[None]
+            q = torch.softmax(self.qy_logits(xs, a), dim=-1)               # (m, n, K)
+            eye = torch.eye(k, device=x.device, dtype=x.dtype)[:, None, None]
+            mean, _ = self.encode_z(xs.expand(k, *xs.shape), a.expand(k, *a.shape),
+                                    eye.expand(k, *q.shape))               # (K, m, n, Z)
+            return torch.einsum("mnk,kmnz->mnz", q, mean)
 
         return self._averaged_over_a(x, 1, n_steps, generator, mean_z)[0]
 

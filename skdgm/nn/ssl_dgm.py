@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F
 
-from skdgm.nn.base import SemiSupervisedModule
-from skdgm.nn.elbo import kl_standard_normal, labeled_bound, unlabeled_bound
+from skdgm.nn.base import SemiSupervisedModule, combine_bounds, enumerate_classes
+from skdgm.nn.elbo import kl_standard_normal, labeled_bound
 from skdgm.nn.layers import MLP, BayesianMLP
 from skdgm.nn.likelihoods import make_likelihood
 
@@ -110,11 +110,8 @@ class SSLDGM(SemiSupervisedModule):
         Labeled rows and the K copies of every unlabeled row (one per class, class-major) go
         through q(z|x,y), p(x|z) and p(y|x,z) together, so batch norm sees one batch.
         """
-        n_l, n_u, k = x_l.shape[0], x_u.shape[0], self.n_classes
-        eye = torch.eye(k, device=x_u.device, dtype=x_u.dtype)
-        x_rows = torch.cat([x_l, x_u.repeat(k, 1)])                        # (R, D)
-        y_rows = torch.cat([F.one_hot(y_l, k).to(x_u.dtype),
-                            eye.repeat_interleave(n_u, dim=0)])            # (R, K)
+        k = self.n_classes
+        x_rows, y_rows = enumerate_classes(x_l, y_l, x_u, k)              # (R, D), (R, K)
         mean, log_var = self.encode_z(x_rows, y_rows)                     # (R, Z)
         z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
         log_px = self.likelihood.log_prob(x_rows, self.decoder_x(z))      # (R,)
@@ -123,10 +120,7 @@ class SSLDGM(SemiSupervisedModule):
         log_py = torch.sum(torch.log_softmax(logits, dim=-1) * y_rows, dim=-1)
         bound = labeled_bound(log_px, log_py, kl_standard_normal(mean, log_var), kl_weight)
         qy_logits = self.encoder_y(torch.cat([x_l, x_u]))                  # (n_l + n_u, K)
-        per_class = bound[n_l:].reshape(k, n_u).T                          # (n_u, K)
-        log_qy = torch.log_softmax(qy_logits[:n_l], dim=-1).gather(1, y_l[:, None])[:, 0]
-        return {"labeled": bound[:n_l], "unlabeled": unlabeled_bound(qy_logits[n_l:], per_class),
-                "log_qy": log_qy}
+        return combine_bounds(bound, qy_logits, y_l, k)
 
     # -- prediction --------------------------------------------------------------------------
     def gibbs(self, x: torch.Tensor, n_steps: int, n_chains: int = 1,
