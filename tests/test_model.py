@@ -158,3 +158,37 @@ def test_sample_shapes():
         x = model.sample(6, torch.Generator().manual_seed(0))
         assert x.shape == (6, 3)
     assert ((x == 0) | (x == 1)).all()  # Bernoulli draws are binary
+
+
+@pytest.mark.parametrize("bayesian", [False, True])
+def test_evaluation_folds_batch_norm_without_changing_results(bayesian):
+    """The folded evaluation path equals the layer-by-layer computation."""
+    torch.manual_seed(0)
+    if bayesian:
+        net = BayesianMLP(3, 2, hidden=(6, 5), batch_norm=True, init_log_var=-2.0).double()
+    else:
+        from skdgm.nn.layers import MLP
+
+        net = MLP(3, 2, hidden=(6, 5), batch_norm=True).double()
+    net.train()
+    for _ in range(3):  # move the running statistics away from their initial values
+        x = torch.randn(1, 32, 3, dtype=torch.float64) * 2 + 1
+        net(x, net.sample_weights(1)) if bayesian else net(x[0])
+    net.eval()
+    x = torch.randn(4, 7, 3, dtype=torch.float64)
+    if bayesian:
+        weights = net.sample_weights(4)
+        h = x
+        for i, lin in enumerate(net.linears):
+            a = lin(h, weights[i])
+            if i < len(net.linears) - 1:
+                a = net.act(net.norms[i](a))
+            h = a
+        torch.testing.assert_close(net(x, weights), h)
+        means = x
+        for i, lin in enumerate(net.linears):
+            a = lin.mean_forward(means)
+            means = net.act(net.norms[i](a)) if i < len(net.linears) - 1 else a
+        torch.testing.assert_close(net(x), means)
+    else:
+        torch.testing.assert_close(net(x), net.net(x.reshape(-1, 3)).reshape(4, 7, 2))
