@@ -7,7 +7,8 @@ every fit (:class:`skdgm.active.SemiSupervisedActiveLearner`).  SSLPE with predi
 and random selection; SSLAPD with predictive entropy, BALD and random selection.  Also times one
 BALD query (Monte-Carlo draws + scores) over a pool of 10,000 rows.
 
-Run: ``python -m benchmarks.active_learning [--repeats 5] [--n-jobs 2]``.
+Run: ``python -m benchmarks.active_learning [--repeats 5] [--n-jobs 2]``; ``--repeats 0``
+only times the BALD query.  Results are written after every finished run.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 
-from benchmarks._common import machine_info, run_jobs, write_results
+from benchmarks._common import _single_threaded, machine_info, write_results
 from skdgm import SSLAPDClassifier, SSLPEClassifier
 from skdgm.active import (
     SemiSupervisedActiveLearner,
@@ -85,15 +87,31 @@ def main(argv=None) -> None:
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--epochs-scale", type=float, default=1.0)
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--query-pool", type=int, default=10_000,
+                        help="time one BALD query over this many rows first (0 skips)")
     parser.add_argument("--out", default="benchmarks/results/active_learning")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    query_time = time_bald_query(10_000)
-    print(f"one BALD query over 10,000 rows: {query_time['seconds']:.3f} s")
+    out = Path(args.out)
+    if args.query_pool:
+        query_time = time_bald_query(args.query_pool)
+        print(f"one BALD query over {args.query_pool:,} rows: {query_time['seconds']:.3f} s")
+        write_results(out, "bald_query_time", {"machine": machine_info(), **query_time})
+    if not args.repeats:
+        return
     jobs = [dict(model=m, strategy=s, repeat=r, n_samples=args.n_samples, n_test=args.n_test,
                  max_labels=args.max_labels, target=args.target, epochs_scale=args.epochs_scale)
             for r in range(args.repeats) for m, s in COMBINATIONS]
-    rows = run_jobs(one_run, jobs, args.n_jobs)
+    # random selection needs the most refits: start those first so the pool drains evenly
+    jobs.sort(key=lambda j: j["strategy"] != "random")
+    rows = []
+    for row in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+            delayed(_single_threaded)(one_run, job) for job in jobs):
+        rows.append(row)
+        print(f"[{len(rows)}/{len(jobs)}] {row['model']} + {row['strategy']} repeat "
+              f"{row['repeat']}: {row['labels_needed']} labels", flush=True)
+        write_results(out, "active_learning", {"machine": machine_info(), "args": vars(args),
+                                               "rows": rows})
     summary = {}
     for m, s in COMBINATIONS:
         sel = [r for r in rows if (r["model"], r["strategy"]) == (m, s)]
@@ -106,9 +124,8 @@ def main(argv=None) -> None:
         print(f"{m:7s} {s:8s}: {needed.mean():5.1f} labels (std {needed.std():.1f}), "
               f"{summary[f'{m} + {s}']['runs_reaching_target']}/{len(sel)} reached "
               f"{args.target:.0%}")
-    path = write_results(Path(args.out), "active_learning",
-                         {"machine": machine_info(), "args": vars(args),
-                          "bald_query_10k": query_time, "summary": summary, "rows": rows})
+    path = write_results(out, "active_learning", {"machine": machine_info(), "args": vars(args),
+                                                  "summary": summary, "rows": rows})
     print(f"results: {path}")
 
 
