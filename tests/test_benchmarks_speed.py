@@ -1,0 +1,78 @@
+"""End-to-end run of the speed benchmark on a tiny configuration."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+speed = pytest.importorskip("benchmarks.speed")
+pytest.importorskip("matplotlib")
+
+
+def _positive(x) -> bool:
+    return isinstance(x, (int, float)) and x > 0
+
+
+def test_tiny_run_writes_results(tmp_path):
+    speed.main(["--tiny", "--out", str(tmp_path), "--threads", "1"])
+    res = json.loads((tmp_path / "speed.json").read_text())
+    assert {"meta", "profile", "notes", "matmul", "training", "prediction", "scaling",
+            "summary"} <= res.keys()
+    assert res["meta"]["torch_threads"] == 1
+    assert {"date", "platform", "cpu_model", "torch", "device", "device_name"} <= res["meta"].keys()
+    assert _positive(res["matmul"]["reference_gflops_per_s"])
+
+    for name in ("SSLPE", "SSLAPD"):
+        for variant in ("no_bn", "bn"):
+            r = res["training"][name][variant]
+            for impl in ("skdgm", "plain"):
+                assert _positive(r[impl]["step_s"])
+                assert _positive(r[impl]["epoch_s"])
+            assert _positive(r["ratio_skdgm_over_plain"])
+            assert _positive(r["skdgm_rate"]["gflops_per_s"])
+            flops = r["flops_per_step"]
+            # the analytic count, the counter on skdgm's step and on the plain step agree
+            assert flops["exact"] == flops["counted"] == flops["counted_plain"] > 0
+            assert flops["nominal_3x_forward"] >= flops["exact"]
+        pred = res["prediction"][name]
+        assert pred["predict_proba"]["flops_analytic"] == pytest.approx(
+            pred["predict_proba"]["flops_counted"])
+        assert _positive(pred["predict_proba"]["seconds"])
+        query = pred[f"pool_{res['profile']['pool_rows'][0]}"]
+        for key in ("predict_proba_samples_s", "bald_query_s", "gflops_per_s"):
+            assert _positive(query[key])
+        assert (name == res["profile"]["batchbald_model"]) == _positive(query.get("batch_bald_s"))
+    # SSLAPD's weight-mean batch norm adds matmuls; SSLPE's batch norm does not
+    assert (res["training"]["SSLAPD"]["bn"]["flops_per_step"]["exact"]
+            > res["training"]["SSLAPD"]["no_bn"]["flops_per_step"]["exact"])
+
+    scaling = res["scaling"]["SSLPE"]
+    for key, _, ykey, _ in speed.SCALING_PANELS:
+        assert scaling[key] and all(_positive(p[ykey]) for p in scaling[key])
+    for key, val in res["summary"].items():
+        if isinstance(val, dict):
+            assert _positive(val["epoch_s"]), key
+
+    with open(tmp_path / "speed.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(float(r["seconds"]) > 0 for r in rows)
+    assert (tmp_path / "speed.png").stat().st_size > 0
+
+
+def test_flop_formulas_match_counter():
+    """The analytic training FLOPs equal FlopCounterMode's count on the plain module."""
+    import torch
+
+    prof = speed.PROFILES["tiny"]
+    x_l = torch.rand(5, prof.n_features)
+    y_l = torch.arange(5) % prof.n_classes
+    x_u = torch.rand(7, prof.n_features)
+    for bayesian in (False, True):
+        for bn in (False, True):
+            model = speed.PlainSSL(prof.n_features, prof.n_classes, prof.n_latent, prof.hidden,
+                                   bayesian, bn)
+            counted = speed.count_flops(lambda m=model: m.loss(x_l, y_l, x_u, 1.0, 10).backward())
+            expected = speed.ssl_train_flops(prof, 5, 7, prof.n_classes, bayesian, bn)["exact"]
+            assert counted == expected
