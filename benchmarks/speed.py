@@ -961,3 +961,50 @@ def _run(args: argparse.Namespace, prof: Profile, device: torch.device, out_dir:
 
 if __name__ == "__main__":
     main()
+
+
+def render_markdown(results: dict) -> str:
+    """Markdown tables of one ``speed.json`` (used by :mod:`benchmarks.report`)."""
+    meta, mm = results["meta"], results["matmul"]
+    ref = mm["reference_gflops_per_s"]
+    lines = [f"Command `python -m benchmarks.speed --{results['profile']['name']} "
+             f"--threads {meta['torch_threads']}` · {meta.get('cpu_model')} · device "
+             f"{meta.get('device_name') or meta.get('device')} · torch {meta.get('torch')} · "
+             f"{meta.get('date', '')}.  Matmul reference: **{ref:.0f} GFLOP/s** ({mm['reference']}"
+             f"); median at the MNIST layer shapes "
+             f"{mm['layer_shapes_median_gflops_per_s']:.0f} GFLOP/s.  Nets 784-500-500, latent "
+             "100, 10 classes, Bernoulli x, 100 labeled + 100 unlabeled rows per step.\n",
+             "| model | variant | skdgm ms/step | plain PyTorch ms/step | skdgm / plain | "
+             "s per 60k-row epoch | GFLOP/s | share of matmul rate |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, variants in results["training"].items():
+        for variant, r in variants.items():
+            if "error" in r:
+                lines.append(f"| {name} | {variant} | error: {r['error']} | | | | | |")
+                continue
+            plain = r.get("plain")
+            rate = r["skdgm_rate"]
+            g = rate.get("gflops_per_s")
+            frac = rate.get("fraction_of_matmul")
+            plain_ms = "" if plain is None else f"{1e3 * plain['step_s']:.1f}"
+            ratio = "" if plain is None else f"{r['ratio_skdgm_over_plain']:.2f}"
+            lines.append(
+                f"| {name} | {variant} | {1e3 * r['skdgm']['step_s']:.1f} | {plain_ms} | "
+                f"{ratio} | {r['skdgm']['epoch_s']:.0f} | {'' if g is None else f'{g:.0f}'} | "
+                f"{'' if frac is None else f'{frac:.0%}'} |")
+    lines += ["", "| model | predict_proba 10k rows (s) | GFLOP/s | BALD query (s) | "
+              "BatchBALD query (s) |", "|---|---|---|---|---|"]
+    for name, r in results["prediction"].items():
+        pp = r["predict_proba"]
+        pools = [v for k, v in r.items() if k.startswith("pool_")]
+        bald_s = ", ".join(f"{p['bald_query_s']:.2f} ({p['pool_rows']:,} rows)" for p in pools)
+        bb = ", ".join(f"{p['batch_bald_s']:.1f} ({p['pool_rows']:,} rows, "
+                       f"{p['batch_bald_instances']} picks)" for p in pools if "batch_bald_s" in p)
+        g = pp.get("gflops_per_s")
+        lines.append(f"| {name} | {pp['seconds']:.2f} | {'' if g is None else f'{g:.0f}'} | "
+                     f"{bald_s} | {bb} |")
+    if results.get("notes"):
+        lines += ["", "Notes: " + "; ".join(results["notes"]) + "."]
+    lines.append("\nScaling with rows, classes, Gibbs steps and draws: `speed.png` and "
+                 "`speed.json` beside it.\n")
+    return "\n".join(lines)
