@@ -86,7 +86,7 @@ def main(argv=None) -> None:
     jobs += [dict(model=m, noise=nz, labels="random", seed=1000 + d) for nz in args.random_noise
              for d in range(args.random_draws) for m in args.models]
     # the slowest models first, so the pool drains evenly
-    order = {"SDGM": 0, "M2": 1, "SSLAPD": 2, "SSLPE": 3, "DNN": 4}
+    order = {"ADGM": 0, "SDGM": 0, "M2": 1, "SSLAPD": 2, "SSLPE": 3, "DNN": 4}
     jobs.sort(key=lambda j: order.get(j["model"], 5))
     rows = []
     results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
