@@ -318,14 +318,19 @@ def ssl_train_flops(prof: Profile, n_l: int, n_u: int, n_classes: int, bayesian:
 
 
 def ssl_gibbs_flops(prof: Profile, n_rows: int, n_steps: int, n_chains: int = 1,
-                    n_classes: int | None = None) -> int:
-    """Forward matmul FLOPs of Gibbs prediction: q(y|x) once, then per step and chain
-    q(z|x,y) and p(y|x,z) on every row."""
+                    n_classes: int | None = None, bayesian: bool = False,
+                    resample: bool = True) -> int:
+    """Forward matmul FLOPs of Gibbs prediction as skdgm computes it: q(y|x) once; the x-part
+    of the first layer of q(z|x,y) once; that of p(y|x,z) once (SSLPE), once per chain
+    (SSLAPD with one weight draw per chain) or once per step and chain (SSLAPD with weights
+    resampled every step, ``resample``); the rest of both networks per step and chain."""
     d, k, z, h = prof.n_features, n_classes or prof.n_classes, prof.n_latent, list(prof.hidden)
     init = _linear_flops(n_rows, [d, *h, k])[0]
-    per_step = (_linear_flops(n_rows, [d + k, *h, 2 * z])[0]
-                + _linear_flops(n_rows, [d + z, *h, k])[0])
-    return init + n_steps * n_chains * per_step
+    x_part = 2 * n_rows * d * h[0]
+    per_step = (_linear_flops(n_rows, [*h, 2 * z])[0]
+                + 2 * n_rows * z * h[0] + _linear_flops(n_rows, [*h, k])[0])
+    n_classifier_x = (n_chains * n_steps if resample else n_chains) if bayesian else 1
+    return init + x_part + n_classifier_x * x_part + n_steps * n_chains * per_step
 
 
 # -- 2. training through skdgm ------------------------------------------------------------------
@@ -628,8 +633,8 @@ def measure_prediction(bench: Bench, prof: Profile, fitted: dict) -> dict:
                                 "rows_per_s": prof.predict_rows / best,
                                 "flops_counted": counted, **bench.rate(counted, best)}
         if name in ("SSLPE", "SSLAPD"):
-            res["predict_proba"]["flops_analytic"] = ssl_gibbs_flops(prof, prof.predict_rows,
-                                                                     est.n_gibbs)
+            res["predict_proba"]["flops_analytic"] = ssl_gibbs_flops(
+                prof, prof.predict_rows, est.n_gibbs, bayesian=name == "SSLAPD")
         bench.record("predict", name, f"rows={prof.predict_rows}", "predict_proba", best, counted)
         bench.log(f"  {best:.2f} s ({res['predict_proba']['gflops_per_s'] or 0:.1f} GFLOP/s)")
         if name in prof.acquisition_models:
@@ -652,7 +657,8 @@ def acquisition_query(bench: Bench, prof: Profile, name: str, est, x_pool: np.nd
     start = time.perf_counter()
     bald(probs)
     t_bald = time.perf_counter() - start
-    flops = ssl_gibbs_flops(prof, pool, est.n_gibbs, prof.n_draws)
+    flops = ssl_gibbs_flops(prof, pool, est.n_gibbs, prof.n_draws, bayesian=name == "SSLAPD",
+                            resample=False)
     bench.log(f"  sampling {t_samples:.2f} s, bald {t_bald:.3f} s")
     bench.record("acquisition", name, f"pool={pool}", "predict_proba_samples", t_samples, flops)
     bench.record("acquisition", name, f"pool={pool}", "bald_score", t_bald)
@@ -683,6 +689,7 @@ def measure_scaling(bench: Bench, prof: Profile) -> dict:
     out: dict = {}
     for name in prof.scale_models:
         cls, res = classes[name], {}
+        bayes = name == "SSLAPD"
         bench.log(f"scaling {name}: training rows per step {prof.scale_batch}")
         res["train_vs_batch"] = []
         for b in prof.scale_batch:
@@ -704,7 +711,7 @@ def measure_scaling(bench: Bench, prof: Profile) -> dict:
             bench.record("scaling", name, f"K={k}", "train_step", s["step_s"], s["flops_counted"])
             est.predict_proba(x_small[:64])
             t, _ = bench.best_of(lambda e=est: e.predict_proba(x_small), reps)
-            fl = ssl_gibbs_flops(prof, len(x_small), est.n_gibbs, n_classes=k)
+            fl = ssl_gibbs_flops(prof, len(x_small), est.n_gibbs, n_classes=k, bayesian=bayes)
             res["predict_vs_classes"].append({"n_classes": k, "seconds": t, "flops": fl,
                                               **bench.rate(fl, t)})
             bench.record("scaling", name, f"K={k}", "predict_proba", t, fl)
@@ -716,7 +723,7 @@ def measure_scaling(bench: Bench, prof: Profile) -> dict:
         for t_steps in prof.scale_gibbs:
             base.set_params(n_gibbs=t_steps)
             t, _ = bench.best_of(lambda e=base: e.predict_proba(x_small), reps)
-            fl = ssl_gibbs_flops(prof, len(x_small), t_steps, n_classes=base_k)
+            fl = ssl_gibbs_flops(prof, len(x_small), t_steps, n_classes=base_k, bayesian=bayes)
             res["predict_vs_gibbs"].append({"n_gibbs": t_steps, "seconds": t, "flops": fl,
                                             **bench.rate(fl, t)})
             bench.record("scaling", name, f"T={t_steps}", "predict_proba", t, fl)
@@ -724,14 +731,15 @@ def measure_scaling(bench: Bench, prof: Profile) -> dict:
         res["samples_vs_draws"] = []
         for d in prof.scale_draws:
             t, _ = bench.best_of(lambda e=base, d=d: e.predict_proba_samples(x_small, d), reps)
-            fl = ssl_gibbs_flops(prof, len(x_small), prof.n_gibbs, d, n_classes=base_k)
+            fl = ssl_gibbs_flops(prof, len(x_small), prof.n_gibbs, d, n_classes=base_k,
+                                 bayesian=bayes, resample=False)
             res["samples_vs_draws"].append({"n_draws": d, "seconds": t, "flops": fl,
                                             **bench.rate(fl, t)})
             bench.record("scaling", name, f"draws={d}", "predict_proba_samples", t, fl)
         res["predict_vs_rows"] = []
         for n in prof.scale_rows:
             t, _ = bench.best_of(lambda e=base, n=n: e.predict_proba(X[:n]), reps)
-            fl = ssl_gibbs_flops(prof, n, prof.n_gibbs, n_classes=base_k)
+            fl = ssl_gibbs_flops(prof, n, prof.n_gibbs, n_classes=base_k, bayesian=bayes)
             res["predict_vs_rows"].append({"rows": n, "seconds": t, "flops": fl,
                                            **bench.rate(fl, t)})
             bench.record("scaling", name, f"rows={n}", "predict_proba", t, fl)

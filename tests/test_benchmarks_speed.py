@@ -33,8 +33,10 @@ def test_tiny_run_writes_results(tmp_path):
             assert _positive(r["ratio_skdgm_over_plain"])
             assert _positive(r["skdgm_rate"]["gflops_per_s"])
             flops = r["flops_per_step"]
-            # the analytic count, the counter on skdgm's step and on the plain step agree
-            assert flops["exact"] == flops["counted"] == flops["counted_plain"] > 0
+            # the analytic count of the concatenated-input step equals the counter on the plain
+            # step; skdgm computes the x-part of first layers once per row, so it does less
+            assert flops["exact"] == flops["counted_plain"] > 0
+            assert 0 < flops["counted"] < flops["counted_plain"]
             assert flops["nominal_3x_forward"] >= flops["exact"]
         pred = res["prediction"][name]
         assert pred["predict_proba"]["flops_analytic"] == pytest.approx(

@@ -192,3 +192,46 @@ def test_evaluation_folds_batch_norm_without_changing_results(bayesian):
         torch.testing.assert_close(net(x), means)
     else:
         torch.testing.assert_close(net(x), net.net(x.reshape(-1, 3)).reshape(4, 7, 2))
+
+
+@pytest.mark.parametrize("bayesian", [False, True])
+@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("training", [True, False])
+def test_split_first_layer_equals_concatenated_input(bayesian, batch_norm, training):
+    """q(z|x,y) and p(y|x,z,W) from the cached x-part of their first layer (plus a W_y row
+    lookup / z @ W_z^T) == the networks applied to the concatenated inputs; also batch-norm
+    running statistics get the same update."""
+    from skdgm.nn.ssl_dgm import _x_parts
+
+    model = _model(bayesian, batch_norm=batch_norm)
+    for m in model.modules():          # non-trivial running statistics for evaluation
+        if hasattr(m, "running_var"):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    model.train(training)
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(6, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (2, 6), generator=g)                      # (S, n)
+    z = torch.randn(2, 6, 2, generator=g, dtype=torch.float64)
+    weights = model.sample_classifier_weights(2, g)
+    xs = x.expand(2, 6, 3)
+
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    mean, log_var = model.encode_z(xs, F.one_hot(y, 4).double())
+    logits = model.classifier_logits(xs, z, weights)
+    stats_ref = {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+
+    first = model.encoder_z.first_layer()
+    mean_s, log_var_s = model.encode_z_split(first, _x_parts(first, x, 3), y)
+    first = model.classifier_first_layer(weights)
+    logits_s = model.classifier_logits_split(first, _x_parts(first, x, 3), z, weights)
+    torch.testing.assert_close(mean_s, mean)
+    torch.testing.assert_close(log_var_s, log_var)
+    torch.testing.assert_close(logits_s, logits)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, stats_ref[k])
+    if bayesian:                                        # posterior-mean weights (weights=None)
+        first = model.classifier_first_layer()
+        logits_s = model.classifier_logits_split(first, _x_parts(first, x, 3), z)
+        torch.testing.assert_close(logits_s, model.classifier_logits(xs, z))

@@ -81,13 +81,46 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
         h = x.reshape(-1, x.shape[-1])
-        h = self.net(h) if self.training or not self.batch_norm else self._folded(h)
+        h = self.net(h) if self.training or not self.batch_norm else self._folded(h, list(self.net))
         return h.reshape(*lead, -1)
 
-    def _folded(self, h: torch.Tensor) -> torch.Tensor:
-        """Evaluation with each batch norm folded into the preceding linear layer (one fused
-        matmul instead of a matmul and four elementwise passes); same result as ``self.net``."""
-        mods = list(self.net)
+    def first_layer(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Weights ``[(W, b)]`` of the first linear layer, for computing its pre-activation in
+        parts (see :func:`split_linear`); in evaluation with batch norm the running-statistics
+        batch norm is folded in.  :meth:`forward_from_first` continues from that pre-activation.
+        """
+        lin = self.net[0]
+        if self._folds_first():
+            bn = self.net[1]
+            scale, shift = _bn_affine(bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.eps)
+            return [(lin.weight * scale[:, None], lin.bias * scale + shift)]
+        return [(lin.weight, lin.bias)]
+
+    def forward_from_first(self, pre: list[torch.Tensor]) -> torch.Tensor:
+        """Everything after the first linear layer, given ``pre = [x @ W^T + b]`` computed with
+        :meth:`first_layer`'s weights; ``forward(x) == forward_from_first([x @ W^T + b])``.
+        ``pre[0]`` may be overwritten (in-place activation)."""
+        a = pre[0]
+        lead = a.shape[:-1]
+        h = a.reshape(-1, a.shape[-1])
+        mods = list(self.net)[1:]
+        if self._folds_first():
+            h = self._folded(h, mods[1:])                    # mods[0], the batch norm, is folded
+        elif self.training or not self.batch_norm:
+            for mod in mods:
+                h = mod(h)
+        else:
+            h = self._folded(h, mods)
+        return h.reshape(*lead, -1)
+
+    def _folds_first(self) -> bool:
+        return not self.training and len(self.net) > 1 and isinstance(self.net[1], nn.BatchNorm1d)
+
+    @staticmethod
+    def _folded(h: torch.Tensor, mods: list[nn.Module]) -> torch.Tensor:
+        """Evaluation of ``mods`` (a tail of ``self.net`` starting at a layer that is not a batch
+        norm) with each batch norm folded into the preceding linear layer (one fused matmul
+        instead of a matmul and four elementwise passes); same result as running ``mods``."""
         for i, mod in enumerate(mods):
             if isinstance(mod, nn.BatchNorm1d):
                 continue
@@ -263,26 +296,99 @@ class BayesianMLP(nn.Module):
 
         ``weights=None`` uses the posterior means (``x`` may then have any leading shape).
         """
-        h = x
+        pre = [_linear(x, w) for w in self.first_layer(weights)]
+        return self.forward_from_first(pre, weights)
+
+    def _weights(self, i: int, weights: list | None) -> tuple[torch.Tensor, torch.Tensor]:
+        lin = self.linears[i]
+        return (lin.weight_mu, lin.bias_mu) if weights is None else weights[i]
+
+    def _folded_weights(self, i: int, w: tuple[torch.Tensor, torch.Tensor]
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer ``i``'s weights with its running-statistics batch norm folded in (evaluation)."""
+        norm = self.norms[i]
+        scale, shift = _bn_affine(norm.weight, norm.bias, norm.running_mean, norm.running_var,
+                                  norm.eps)
+        return w[0] * scale[:, None], w[1] * scale + shift
+
+    def first_layer(self, weights: list | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Weight sets ("streams") of the first layer, for computing its pre-activation in parts
+        (see :func:`split_linear`): the used weights (with the batch norm folded in, in
+        evaluation), then, in training with weight-mean batch-norm statistics and sampled
+        weights, the weight means whose pre-activation gives the statistics (thesis 5.10).
+        :meth:`forward_from_first` takes one pre-activation per stream.
+        """
+        w = self._weights(0, weights)
+        if not self.batch_norm or len(self.linears) == 1:
+            return [w]
+        if not self.training:
+            return [self._folded_weights(0, w)]
+        if (weights is not None
+                and self.norms[0].statistics == "weight_means"):
+            lin = self.linears[0]
+            return [w, (lin.weight_mu, lin.bias_mu)]
+        return [w]
+
+    def forward_from_first(self, pre: list[torch.Tensor], weights: list | None = None
+                           ) -> torch.Tensor:
+        """Everything after the first linear layer, given the pre-activations of
+        :meth:`first_layer`'s streams (same ``weights``).  ``pre[0]`` may be overwritten."""
+        h = pre[0]
         last = len(self.linears) - 1
-        for i, lin in enumerate(self.linears):
-            w = (lin.weight_mu, lin.bias_mu) if weights is None else weights[i]
+        if last == 0:
+            return h
+        if self.batch_norm and self.training:
+            h = self.norms[0](h, pre[-1])
+        h = self.act(h)
+        for i in range(1, last + 1):
+            w = self._weights(i, weights)
             if i == last:
                 return _linear(h, w)
             if self.batch_norm and not self.training:
                 # evaluation: fold the running-statistics batch norm into the weights
-                norm = self.norms[i]
-                scale, shift = _bn_affine(norm.weight, norm.bias, norm.running_mean,
-                                          norm.running_var, norm.eps)
-                h = self.act(_linear(h, (w[0] * scale[:, None], w[1] * scale + shift)))
+                h = self.act(_linear(h, self._folded_weights(i, w)))
                 continue
             a = _linear(h, w)
             if self.batch_norm:
-                needs_mean = self.training and weights is not None
-                a = self.norms[i](a, lin.mean_forward(h) if needs_mean else a)
+                needs_mean = weights is not None
+                a = self.norms[i](a, self.linears[i].mean_forward(h) if needs_mean else a)
             h = self.act(a)
         raise AssertionError("unreachable")
 
     def kl(self) -> torch.Tensor:
         """KL(q(W) || p(W)) over all layers."""
         return sum(lin.kl() for lin in self.linears)
+
+
+def split_linear(x_part: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor], n_x: int, *,
+                 index: torch.Tensor | None = None, z: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+    """Pre-activation ``[x, other] @ W^T + b`` of a first layer, from a precomputed x-part.
+
+    ``x_part = linear_x_part(x, w, n_x)`` (``x @ W_x^T + b``, computed once per distinct row
+    and weight set) broadcasts against the other part, which is either one-hot classes given
+    by ``index`` (``W_y[:, y]``: a row lookup in ``W_y^T`` instead of a matmul; 2-d ``W`` only)
+    or a dense ``z @ W_z^T`` (``W`` of shape ``(out, in)`` or ``(n_draws, out, in)``, ``z`` of
+    shape ``(..., n_rows, m)``).  Batching over leading dimensions as in :func:`_linear`.
+    """
+    w_other = w[0][..., n_x:]
+    if index is not None:
+        lookup = w_other.T.index_select(0, index.reshape(-1))
+        return x_part + lookup.reshape(*index.shape, -1)
+    if w_other.dim() == 2 and z.dim() == 2 and x_part.dim() == 2:
+        return torch.addmm(x_part, z, w_other.T)
+    s = max(z.shape[0] if z.dim() == 3 else 1, w_other.shape[0] if w_other.dim() == 3 else 1)
+    return torch.baddbmm(x_part, z.expand(s, *z.shape[-2:]),
+                         w_other.expand(s, *w_other.shape[-2:]).transpose(1, 2))
+
+
+def linear_x_part(x: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor], n_x: int
+                  ) -> torch.Tensor:
+    """``x @ W[..., :n_x]^T + b``: the part of a first layer's pre-activation that depends only
+    on the first ``n_x`` input columns; shape ``(n_rows, out)``, or ``(n_draws, n_rows, out)``
+    for weights with a draw dimension (``x`` 2-d and shared by the draws, or 3-d)."""
+    w_x, b = w[0][..., :n_x], w[1]
+    if w_x.dim() == 2:
+        return F.linear(x, w_x, b)
+    s = w_x.shape[0]
+    return torch.baddbmm(b.unsqueeze(1), x.expand(s, *x.shape[-2:]), w_x.transpose(1, 2))

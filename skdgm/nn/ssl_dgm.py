@@ -18,14 +18,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch.nn import functional as F
 
 from skdgm.nn.base import SemiSupervisedModule, combine_bounds, enumerate_classes
 from skdgm.nn.elbo import kl_standard_normal, labeled_bound
-from skdgm.nn.layers import MLP, BayesianMLP
+from skdgm.nn.layers import MLP, BayesianMLP, linear_x_part, split_linear
 from skdgm.nn.likelihoods import make_likelihood
 
 LOG_VAR_LIMIT = 30.0
+
+
+def _x_parts(first: list, x: torch.Tensor, n_x: int) -> list[torch.Tensor]:
+    """x-part of a first layer's pre-activation for each weight stream of ``first``."""
+    return [linear_x_part(x, w, n_x) for w in first]
 
 
 def _randn_like(t: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -94,6 +98,32 @@ class SSLDGM(SemiSupervisedModule):
             return self.classifier(inp, weights)
         return self.classifier(inp)
 
+    # The first layers of q(z|x, y) and p(y|x, z) see [x, y] and [x, z]: their x-part
+    # x @ W_x^T + b is computed once per distinct row (and weight draw) and reused for every
+    # class in the bound and every Gibbs step; the y-part is a row lookup in W_y^T.
+    def classifier_first_layer(self, weights=None) -> list:
+        """First-layer weight streams of p(y|x, z, W) (see ``first_layer`` of the networks)."""
+        if self.bayesian:
+            return self.classifier.first_layer(weights)
+        return self.classifier.first_layer()
+
+    def encode_z_split(self, first: list, x_parts: list, y: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`encode_z` from ``first = encoder_z.first_layer()``, the x-parts
+        ``_x_parts(first, x, D)`` (broadcasting against ``y``) and class indices ``y``."""
+        a = split_linear(x_parts[0], first[0], self.n_features, index=y)
+        mean, log_var = self.encoder_z.forward_from_first([a]).chunk(2, dim=-1)
+        return mean, log_var.clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)
+
+    def classifier_logits_split(self, first: list, x_parts: list, z: torch.Tensor,
+                                weights=None) -> torch.Tensor:
+        """:meth:`classifier_logits` from ``first = classifier_first_layer(weights)`` and the
+        x-parts ``_x_parts(first, x, D)`` (broadcasting against the z-part)."""
+        pre = [split_linear(xp, w, self.n_features, z=z) for w, xp in zip(first, x_parts)]
+        if self.bayesian:
+            return self.classifier.forward_from_first(pre, weights)
+        return self.classifier.forward_from_first(pre)
+
     def sample_classifier_weights(self, n_draws: int, generator: torch.Generator | None = None):
         """Weight draws from q(W) for SSLAPD; ``None`` for SSLPE."""
         return self.classifier.sample_weights(n_draws, generator) if self.bayesian else None
@@ -110,16 +140,26 @@ class SSLDGM(SemiSupervisedModule):
         Labeled rows and the K copies of every unlabeled row (one per class, class-major) go
         through q(z|x,y), p(x|z) and p(y|x,z) together, so batch norm sees one batch.
         """
-        k = self.n_classes
-        x_rows, y_rows = enumerate_classes(x_l, y_l, x_u, k)              # (R, D), (R, K)
-        mean, log_var = self.encode_z(x_rows, y_rows)                     # (R, Z)
+        k, d = self.n_classes, self.n_features
+        n_l, n_u = x_l.shape[0], x_u.shape[0]
+        x_rows, _ = enumerate_classes(x_l, y_l, x_u, k)                   # (R, D)
+        x_all = torch.cat([x_l, x_u])                                      # (n_l + n_u, D)
+        # row r of the enumeration is row `rows[r]` of x_all with class `classes[r]`
+        ar = torch.arange(n_u, device=x_u.device)
+        rows = torch.cat([torch.arange(n_l, device=x_u.device), n_l + ar.repeat(k)])
+        classes = torch.cat([y_l, torch.arange(k, device=x_u.device).repeat_interleave(n_u)])
+        first = self.encoder_z.first_layer()
+        xp = [p.index_select(-2, rows) for p in _x_parts(first, x_all, d)]
+        mean, log_var = self.encode_z_split(first, xp, classes)              # (R, Z)
         z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
         log_px = self.likelihood.log_prob(x_rows, self.decoder_x(z))      # (R,)
         weights = self.sample_classifier_weights(1)                      # one draw per step
-        logits = self.classifier_logits(x_rows[None], z[None], weights)[0]  # (R, K)
-        log_py = torch.sum(torch.log_softmax(logits, dim=-1) * y_rows, dim=-1)
+        first = self.classifier_first_layer(weights)
+        xp = [p.index_select(-2, rows) for p in _x_parts(first, x_all, d)]
+        logits = self.classifier_logits_split(first, xp, z, weights).reshape(-1, k)  # (R, K)
+        log_py = torch.log_softmax(logits, dim=-1).gather(1, classes[:, None])[:, 0]
         bound = labeled_bound(log_px, log_py, kl_standard_normal(mean, log_var), kl_weight)
-        qy_logits = self.encoder_y(torch.cat([x_l, x_u]))                  # (n_l + n_u, K)
+        qy_logits = self.encoder_y(x_all)                                  # (n_l + n_u, K)
         return combine_bounds(bound, qy_logits, y_l, k)
 
     # -- prediction --------------------------------------------------------------------------
@@ -133,19 +173,29 @@ class SSLDGM(SemiSupervisedModule):
         of z (eq. 4.24, shape ``(n_chains, n, Z)``).  With ``resample_weights=False`` each chain
         keeps one weight draw, so chains are draws from the posterior over W (used by BALD).
         """
-        n, k = x.shape[0], self.n_classes
-        xs = x.expand(n_chains, n, x.shape[-1])
+        n, k, d = x.shape[0], self.n_classes, self.n_features
         q0 = torch.softmax(self.encoder_y(x), dim=-1)                       # (n, K)
         y = torch.multinomial(q0, n_chains, replacement=True, generator=generator).T  # (S, n)
         weights = None if resample_weights else self.sample_classifier_weights(n_chains, generator)
+        # x-parts of the first layers, computed once (the classifier's only while its weights
+        # stay fixed)
+        first_z = self.encoder_z.first_layer()
+        xp_z = _x_parts(first_z, x, d)                                     # [(n, H)]
+        fixed_w = not (resample_weights and self.bayesian)
+        if fixed_w:
+            first_c = self.classifier_first_layer(weights)
+            xp_c = _x_parts(first_c, x, d)                                 # [(n or S, n, H)]
         prob_sum = x.new_zeros(n_chains, n, k)
         z_sum = x.new_zeros(n_chains, n, self.n_latent)
         for _ in range(n_steps):
-            mean, log_var = self.encode_z(xs, F.one_hot(y, k).to(x.dtype))
+            mean, log_var = self.encode_z_split(first_z, xp_z, y)            # (S, n, Z)
             z = mean + torch.exp(0.5 * log_var) * _randn_like(mean, generator)
             w = self.sample_classifier_weights(n_chains, generator) if resample_weights else weights
-            p = torch.softmax(self.classifier_logits(xs, z, w), dim=-1)      # (S, n, K)
-            prob_sum += p
+            if not fixed_w:
+                first_c = self.classifier_first_layer(w)
+                xp_c = _x_parts(first_c, x, d)
+            p = torch.softmax(self.classifier_logits_split(first_c, xp_c, z, w), dim=-1)
+            prob_sum += p                                                  # (S, n, K)
             z_sum += z
             y = torch.multinomial(p.reshape(-1, k), 1, generator=generator).reshape(n_chains, n)
         return prob_sum / n_steps, z_sum / n_steps
