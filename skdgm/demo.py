@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -21,6 +22,16 @@ from sklearn.metrics import log_loss
 from skdgm import SSLAPDClassifier, SSLPEClassifier
 from skdgm.baselines import DNNClassifier
 from skdgm.datasets import make_ssl_moons
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def evaluate(clf, X_test: np.ndarray, y_test: np.ndarray) -> dict:
@@ -87,7 +98,7 @@ def run(noise: float = 0.1, n_samples: int = 10_000, seed: int = 0, out: str | P
               f"{r['fit_seconds']:>9.1f}{r['seconds_per_epoch']:>9.3f}")
     info = {"noise": noise, "n_samples": n_samples, "seed": seed, "epochs_scale": epochs_scale,
             "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.processor() or platform.machine(),
+            "machine": f"{_cpu_model()} ({os.cpu_count()} cores), {platform.platform()}",
             "date": time.strftime("%Y-%m-%d"), "results": results}
     (out / "demo_results.json").write_text(json.dumps(info, indent=2))
     if plot:
