@@ -173,7 +173,10 @@ def main() -> None:
           "`benchmarks/results/`; each section names the command that produced its file, the "
           "machine and the date.  Machines: the 2-core CPU development machine, and a lent "
           "machine with an NVIDIA H100 and 16 CPU cores (used for its GPU and, for the "
-          "many-fit accuracy tables, for its CPU cores).\n")
+          "many-fit accuracy tables, for its CPU cores).  Results carry their dates: the "
+          "evaluation-time batch-norm folding (2026-11-25 ~16:00 UTC) and the once-per-row "
+          "first-layer x-part (~16:25 UTC) changed speed, not the mathematics, so earlier "
+          "accuracy results stand; timings before them are of the slower code.\n")
     for section in (demo, fit_time, weighting, moons, active_learning, speed):
         print(section())
     print("## MNIST (Tables 5.3/5.4)\n\n*Not run yet*: the data loader "
