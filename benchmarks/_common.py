@@ -47,10 +47,11 @@ def _single_threaded(fn, kwargs):
     return {**kwargs, **out, "seconds": time.perf_counter() - start}
 
 
-def run_jobs(fn, jobs: list[dict], n_jobs: int, verbose: int = 10) -> list[dict]:
-    """Run ``fn(**job)`` for every job in parallel processes, one torch thread each
-    (small networks run fastest single-threaded)."""
-    return Parallel(n_jobs=n_jobs, verbose=verbose)(
+def run_jobs(fn, jobs: list[dict], n_jobs: int, verbose: int = 0):
+    """Yield ``{**job, **fn(**job), "seconds": ...}`` for every job as it finishes, running
+    them in parallel processes with one torch thread each (small networks run fastest
+    single-threaded); callers can save partial results after every job."""
+    yield from Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator_unordered")(
         delayed(_single_threaded)(fn, job) for job in jobs)
 
 

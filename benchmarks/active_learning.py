@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
 
-from benchmarks._common import _single_threaded, machine_info, write_results
+from benchmarks._common import machine_info, run_jobs, write_results
 from skdgm import SSLAPDClassifier, SSLPEClassifier
 from skdgm.active import (
     SemiSupervisedActiveLearner,
@@ -105,8 +104,7 @@ def main(argv=None) -> None:
     # random selection needs the most refits: start those first so the pool drains evenly
     jobs.sort(key=lambda j: j["strategy"] != "random")
     rows = []
-    for row in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-            delayed(_single_threaded)(one_run, job) for job in jobs):
+    for row in run_jobs(one_run, jobs, args.n_jobs):
         rows.append(row)
         print(f"[{len(rows)}/{len(jobs)}] {row['model']} + {row['strategy']} repeat "
               f"{row['repeat']}: {row['labels_needed']} labels", flush=True)

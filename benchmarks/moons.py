@@ -17,11 +17,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
-from joblib import Parallel, delayed
 
 import skdgm
-from benchmarks._common import evaluate, machine_info, write_results
+from benchmarks._common import evaluate, machine_info, run_jobs, write_results
 from skdgm.datasets import make_ssl_moons
 
 CONFIG = Path(__file__).parent / "configs" / "moons.json"
@@ -37,7 +35,6 @@ THESIS = {
 
 def fit_one(model: str, noise: float, labels: str, seed: int, n_samples: int,
             epochs_scale: float) -> dict:
-    torch.set_num_threads(1)
     spec = json.loads(CONFIG.read_text())[model]
     params = dict(spec["params"])
     params["max_epochs"] = max(1, round(params["max_epochs"] * epochs_scale))
@@ -46,8 +43,7 @@ def fit_one(model: str, noise: float, labels: str, seed: int, n_samples: int,
     X, y, _ = make_ssl_moons(n_samples, noise, labels=labels, random_state=seed)
     X_test, _, y_test = make_ssl_moons(n_samples, noise, random_state=100_000 + seed)
     clf = getattr(skdgm, spec["class"])(random_state=seed, **params).fit(X, y)
-    return {"model": model, "noise": noise, "labels": labels, "seed": seed,
-            **evaluate(clf, X_test, y_test)}
+    return evaluate(clf, X_test, y_test)
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -88,11 +84,10 @@ def main(argv=None) -> None:
     # the slowest models first, so the pool drains evenly
     order = {"ADGM": 0, "SDGM": 0, "M2": 1, "SSLAPD": 2, "SSLPE": 3, "DNN": 4}
     jobs.sort(key=lambda j: order.get(j["model"], 5))
+    jobs = [{**job, "n_samples": args.n_samples, "epochs_scale": args.epochs_scale}
+            for job in jobs]
     rows = []
-    results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-        delayed(fit_one)(**job, n_samples=args.n_samples, epochs_scale=args.epochs_scale)
-        for job in jobs)
-    for row in results:
+    for row in run_jobs(fit_one, jobs, args.n_jobs):
         rows.append(row)
         print(f"[{len(rows)}/{len(jobs)}] {row['model']:6s} noise {row['noise']} "
               f"{row['labels']:6s} seed {row['seed']}: acc {row['accuracy']:.4f} "

@@ -43,7 +43,7 @@ def main(argv=None) -> None:
                  epochs_scale=args.epochs_scale)
             for m in MODELS for w in ("balanced", "proportional") for nz in args.noise
             for s in range(args.seeds)]
-    rows = run_jobs(fit_one, jobs, args.n_jobs)
+    rows = list(run_jobs(fit_one, jobs, args.n_jobs))
     summary = {}
     for m in MODELS:
         for w in ("balanced", "proportional"):
