@@ -235,3 +235,33 @@ def test_split_first_layer_equals_concatenated_input(bayesian, batch_norm, train
         first = model.classifier_first_layer()
         logits_s = model.classifier_logits_split(first, _x_parts(first, x, 3), z)
         torch.testing.assert_close(logits_s, model.classifier_logits(xs, z))
+
+
+@pytest.mark.parametrize("bayesian", [False, True])
+def test_batch_statistics_context_uses_batch_stats_and_changes_nothing(bayesian):
+    """Inside ``batch_statistics`` the module computes what training mode computes; afterwards
+    its state and flags are as before (thesis Fig. 5.5a comparison)."""
+    import copy
+
+    from skdgm.nn.layers import batch_statistics
+
+    torch.manual_seed(0)
+    m = SSLDGM(3, 2, n_latent=2, hidden=(8, 8), batch_norm=True, bayesian=bayesian).double()
+    m.train()
+    for _ in range(3):  # running statistics away from their initial values
+        m.bounds(torch.randn(4, 3, dtype=torch.float64), torch.tensor([0, 1, 0, 1]),
+                 torch.randn(16, 3, dtype=torch.float64) * 2 + 1)
+    m.eval()
+    before = copy.deepcopy(m.state_dict())
+    reference = copy.deepcopy(m).train()
+    x = torch.randn(50, 3, dtype=torch.float64) * 3
+    with batch_statistics(m):
+        assert m.training
+        p_batch = m.predict_proba(x, 3, torch.Generator().manual_seed(1))
+    p_train = reference.predict_proba(x, 3, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(p_batch, p_train)
+    assert not any(mod.training for mod in m.modules())
+    for key, value in m.state_dict().items():
+        torch.testing.assert_close(value, before[key])
+    p_eval = m.predict_proba(x, 3, torch.Generator().manual_seed(1))
+    assert not torch.allclose(p_eval, p_batch)

@@ -11,8 +11,9 @@ dimension of a 3-d input ``(n_draws, n_rows, n_in)`` as independent weight draws
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -392,3 +393,32 @@ def linear_x_part(x: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor], n_x: in
         return F.linear(x, w_x, b)
     s = w_x.shape[0]
     return torch.baddbmm(b.unsqueeze(1), x.expand(s, *x.shape[-2:]), w_x.transpose(1, 2))
+
+
+@contextlib.contextmanager
+def batch_statistics(module: nn.Module) -> Iterator[nn.Module]:
+    """Run ``module`` in the training regime of batch norm without changing it.
+
+    Inside the block every batch norm normalises with the statistics of the batch it is given
+    (as in training) instead of its running averages, and the running averages are not updated;
+    the module's training flags and momenta are restored on exit.  This is the "training regime
+    for test data" of thesis Fig. 5.5a, kept for comparisons: evaluation normally uses the
+    running averages (``module.eval()``).
+    """
+    norms = [m for m in module.modules()
+             if isinstance(m, (nn.modules.batchnorm._BatchNorm, MeanWeightBatchNorm))]
+    flags = {m: m.training for m in module.modules()}
+    momenta = [m.momentum for m in norms]
+    counts = [m.num_batches_tracked.clone() for m in norms if hasattr(m, "num_batches_tracked")]
+    try:
+        for m in norms:
+            m.momentum = 0.0
+        module.train()
+        yield module
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        for m, count in zip([m for m in norms if hasattr(m, "num_batches_tracked")], counts):
+            m.num_batches_tracked.copy_(count)
+        for m, flag in flags.items():
+            m.training = flag
