@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 from sklearn.metrics import log_loss
+from skorch.callbacks import Callback
 
 
 def machine_info() -> dict:
@@ -56,13 +58,58 @@ def run_jobs(fn, jobs: list[dict], n_jobs: int, verbose: int = 0):
 
 
 def write_results(out: Path, name: str, payload: dict) -> Path:
-    """Write ``payload`` as ``out/name.json`` and its ``rows`` as ``out/name.csv``."""
+    """Write ``payload`` as ``out/name.json`` and its ``rows`` as ``out/name.csv`` (nested
+    values as JSON text)."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=float))
     rows = payload.get("rows", [])
     if rows:
-        keys = list(rows[0])
-        lines = [",".join(keys)] + [",".join(str(r.get(k, "")) for k in keys) for r in rows]
-        (out / f"{name}.csv").write_text("\n".join(lines) + "\n")
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        with open(out / f"{name}.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=keys)
+            writer.writeheader()
+            for r in rows:
+                writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v
+                                 for k, v in r.items()})
     return path
+
+
+class EpochProgress(Callback):
+    """Print the job label, epoch, seconds and training loss, about 20 times per fit:
+    progress for long runs that write to a log file, where a progress bar would be noise."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def on_epoch_end(self, net, **kwargs):
+        h = net.history[-1]
+        if h["epoch"] % max(1, net.max_epochs // 20) and h["epoch"] != net.max_epochs:
+            return  # about 20 lines per fit
+        loss = h.get("train_loss", float("nan"))
+        print(f"  {self.label}: epoch {h['epoch']}/{net.max_epochs} {h['dur']:.1f} s "
+              f"loss {loss:.4g}", flush=True)
+
+
+CONFIGS = Path(__file__).parent / "configs"
+
+
+def read_configs(benchmark: str) -> dict[str, dict]:
+    """Every model's config file of ``benchmarks/configs/<benchmark>/``, by model name."""
+    return {p.stem: json.loads(p.read_text())
+            for p in sorted((CONFIGS / benchmark).glob("*.json"))}
+
+
+def load_config(benchmark: str, model: str, noise: float | None = None) -> tuple[type, dict]:
+    """Estimator class and parameters of ``model`` from ``configs/<benchmark>/<model>.json``;
+    ``noise`` applies that file's ``by_noise`` entry (settings chosen per noise level)."""
+    import skdgm
+
+    path = CONFIGS / benchmark / f"{model}.json"
+    if not path.is_file():
+        raise ValueError(f"no config for model {model!r}: {path} does not exist")
+    spec = json.loads(path.read_text())
+    params = dict(spec["params"])
+    if noise is not None:
+        params.update(spec.get("by_noise", {}).get(f"{noise:g}", {}))
+    return getattr(skdgm, spec["class"]), params

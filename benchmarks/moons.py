@@ -4,7 +4,9 @@
 at the two ends and the middle of each moon (Maaloe et al. 2016), the rest -1; several seeds
 (data, initialisation and training all change with the seed).  The harder variant draws the
 six labels at random (three per moon) instead.  Reports test accuracy and mean test
-log p(y|x) (nats per row) as mean (std).  Hyper-parameters: ``benchmarks/configs/moons.json``.
+log p(y|x) (nats per row) as mean (std).  Hyper-parameters: one file per model in
+``benchmarks/configs/moons/`` (with settings per noise level where ``benchmarks/moons_search.py``
+chose them on a validation split).
 
 Run: ``python -m benchmarks.moons [--seeds 5] [--random-draws 10] [--n-jobs 2]``; results are
 written after every finished fit, so an interrupted run keeps what it did.
@@ -13,16 +15,20 @@ written after every finished fit, so an interrupted run keeps what it did.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
-import skdgm
-from benchmarks._common import evaluate, machine_info, run_jobs, write_results
+from benchmarks._common import (
+    evaluate,
+    load_config,
+    machine_info,
+    read_configs,
+    run_jobs,
+    write_results,
+)
 from skdgm.datasets import make_ssl_moons
 
-CONFIG = Path(__file__).parent / "configs" / "moons.json"
 #: Tables 5.1/5.2: accuracy % (std) and log p(y|x) (std) where published
 THESIS = {
     0.1: {"DNN": (83.6, 3.46), "M2": (98.1, 1.21), "SDGM": (99.2, 0.50), "SSLPE": (99.2, 0.30),
@@ -35,14 +41,13 @@ THESIS = {
 
 def fit_one(model: str, noise: float, labels: str, seed: int, n_samples: int,
             epochs_scale: float) -> dict:
-    spec = json.loads(CONFIG.read_text())[model]
-    params = dict(spec["params"])
+    cls, params = load_config("moons", model, noise)
     params["max_epochs"] = max(1, round(params["max_epochs"] * epochs_scale))
     if "kl_warmup" in params:
         params["kl_warmup"] = round(params["kl_warmup"] * epochs_scale)
     X, y, _ = make_ssl_moons(n_samples, noise, labels=labels, random_state=seed)
     X_test, _, y_test = make_ssl_moons(n_samples, noise, random_state=100_000 + seed)
-    clf = getattr(skdgm, spec["class"])(random_state=seed, **params).fit(X, y)
+    clf = cls(random_state=seed, **params).fit(X, y)
     return evaluate(clf, X_test, y_test)
 
 
@@ -93,7 +98,7 @@ def main(argv=None) -> None:
               f"{row['labels']:6s} seed {row['seed']}: acc {row['accuracy']:.4f} "
               f"log-lik {row['log_likelihood']:.4f}", flush=True)
         write_results(Path(args.out), "moons", {"machine": machine_info(), "args": vars(args),
-                                                "config": json.loads(CONFIG.read_text()),
+                                                "config": read_configs("moons"),
                                                 "summary": summarise(rows), "rows": rows})
     for s in summarise(rows):
         print(f"{s['labels']:6s} noise {s['noise']} {s['model']:6s}: acc "

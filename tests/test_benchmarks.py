@@ -52,11 +52,84 @@ def test_active_learning_tiny(tmp_path):
     assert json.loads((tmp_path / "bald_query_time.json").read_text())["seconds"] > 0
 
 
+def test_mnist_tiny(tmp_path):
+    """The MNIST script on a tiny stand-in file with MNIST's layout (no download, no data)."""
+    import numpy as np
+
+    from benchmarks import mnist
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "mnist.npz"
+    np.savez(data, x_train=rng.integers(0, 256, (120, 28, 28), dtype=np.uint8),
+             y_train=np.arange(120) % 10, x_test=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
+             y_test=np.arange(30) % 10)
+    mnist.main(["--quick", "--data", str(data), "--models", "DNN", "SSLAPD", "--labels", "2",
+                "--epochs", "1", "--n-jobs", "1", "--out", str(tmp_path / "out")])
+    res = json.loads((tmp_path / "out" / "mnist.json").read_text())
+    assert {r["model"] for r in res["rows"]} == {"DNN", "SSLAPD"}
+    assert all(0 <= r["accuracy"] <= 1 and r["log_likelihood"] < 0 for r in res["rows"])
+    assert next(r for r in res["rows"] if r["model"] == "SSLAPD")["epochs"] == 1
+
+
+def test_mnist_reports_missing_data(tmp_path):
+    from benchmarks import mnist
+
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        mnist.main(["--data", str(tmp_path / "absent.npz"), "--out", str(tmp_path)])
+
+
+def test_batch_norm_tiny(tmp_path):
+    from benchmarks import batch_norm
+
+    batch_norm.main(["--seeds", "1", "--curve-seeds", "1", "--noise", "0.1", "--models",
+                     "SSLAPD", "--epochs", "2", "--n-samples", "200", "--n-jobs", "1",
+                     "--out", str(tmp_path)])
+    res = json.loads((tmp_path / "batch_norm.json").read_text())["summary"]
+    assert [(r["trained_with"], r["evaluated_with"]) for r in res["regimes"]] == [
+        ("weight_means", "running"), ("weight_means", "batch"), ("sampled", "running"),
+        ("sampled", "batch")]
+    assert all(0 <= r["grid_accuracy_mean"] <= 1 for r in res["regimes"])
+    assert [len(c["accuracy_curve_mean"]) for c in res["curves"]] == [2, 2]
+    assert (tmp_path / "bn_regimes.png").is_file() and (tmp_path / "bn_curves.png").is_file()
+
+
+def test_bayes_moons_labels_match_the_generating_moon():
+    """Far from the overlap the Bayes class is the moon a point was drawn from."""
+    import numpy as np
+    from sklearn.datasets import make_moons
+
+    from benchmarks.batch_norm import bayes_moons_labels
+
+    X, y = make_moons(2000, noise=0.05, random_state=0)
+    assert np.mean(bayes_moons_labels(X, 0.05) == y) > 0.999
+
+
 def test_report_renders_every_section(capsys):
     from benchmarks import report
 
     report.main()
     text = capsys.readouterr().out
-    for heading in ("Main demo", "Fit time", "Weighting", "Moons", "Active learning", "Speed",
-                    "MNIST"):
+    for heading in ("Main demo", "Fit time", "Weighting", "Moons", "Batch norm", "MNIST",
+                    "Active learning", "Speed"):
         assert heading in text
+
+
+def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
+    import shutil
+
+    from benchmarks import _common, moons_search
+
+    configs = tmp_path / "configs"
+    shutil.copytree(_common.CONFIGS / "moons", configs / "moons")
+    monkeypatch.setattr(moons_search, "CONFIGS", configs)
+    monkeypatch.setattr(_common, "CONFIGS", configs)
+    monkeypatch.setitem(moons_search.GRID, "SSLPE", {"max_epochs": [1, 2], "lr": [1e-3]})
+    moons_search.main(["--models", "SSLPE", "--seeds", "1", "--n-samples", "200", "--n-jobs",
+                       "1", "--update-configs", "--out", str(tmp_path / "out")])
+    res = json.loads((tmp_path / "out" / "moons_search.json").read_text())
+    best = res["summary"][0]
+    assert len(best["ranking"]) == 2 and best["best"] == best["ranking"][0]["point"]
+    spec = json.loads((configs / "moons" / "SSLPE.json").read_text())
+    assert spec["by_noise"]["0.2"] == best["best"]
+    _, params = _common.load_config("moons", "SSLPE", 0.2)
+    assert params["max_epochs"] == best["best"]["max_epochs"]
