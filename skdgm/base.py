@@ -24,7 +24,10 @@ from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
 from skdgm._training import DGMNet, labeled_accuracy
 from skdgm.callbacks import DivergenceCheck, KLWarmup
 
-#: rows per forward pass at prediction time
+#: rows x posterior draws per forward pass at prediction time: large enough for efficient
+#: matmuls, small enough that the temporaries (about 10 MB at width 500) are reused from the
+#: heap instead of being freshly mapped, and page-faulted, on every allocation (measured: 17%
+#: less CPU time for a 10-draw BALD pass than with 4096 rows x 10 draws per pass)
 PREDICT_CHUNK = 4096
 
 
@@ -267,15 +270,17 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         device = torch.device(self.device)
         return torch.Generator(device=device).manual_seed(self.seed_ + 2)
 
-    def _batched(self, X: np.ndarray, fn, row_dim: int = 0) -> np.ndarray:
-        """Apply ``fn(module, x_chunk, generator)`` to row chunks of X without gradients."""
+    def _batched(self, X: np.ndarray, fn, row_dim: int = 0, n_draws: int = 1) -> np.ndarray:
+        """Apply ``fn(module, x_chunk, generator)`` to row chunks of X without gradients, with
+        ``PREDICT_CHUNK // n_draws`` rows per chunk when ``fn`` runs ``n_draws`` chains."""
         module = self.net_.module_
         module.eval()
         gen = self._generator()
         outs = []
+        chunk = max(1, PREDICT_CHUNK // n_draws)
         with torch.no_grad():
-            for start in range(0, X.shape[0], PREDICT_CHUNK):
-                x = torch.as_tensor(X[start:start + PREDICT_CHUNK], device=self.device)
+            for start in range(0, X.shape[0], chunk):
+                x = torch.as_tensor(X[start:start + chunk], device=self.device)
                 outs.append(fn(module, x, gen))
         return torch.cat(outs, dim=row_dim).cpu().numpy().astype(np.float64)
 
@@ -303,7 +308,8 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         if n_draws < 1:
             raise ValueError(f"n_draws must be >= 1, got {n_draws}.")
         probs = self._batched(
-            X, lambda m, x, g: m.predict_proba_samples(x, n_draws, self.n_gibbs, g), row_dim=1)
+            X, lambda m, x, g: m.predict_proba_samples(x, n_draws, self.n_gibbs, g), row_dim=1,
+            n_draws=n_draws)
         return probs / probs.sum(axis=-1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:

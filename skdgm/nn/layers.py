@@ -253,7 +253,9 @@ class MeanWeightBatchNorm(nn.Module):
                 self.running_var.lerp_(unbiased.detach(), self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
-        return (a - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+        # (a - mean) / sqrt(var + eps) * weight + bias as one fused pass over a
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        return torch.addcmul(self.bias - mean * scale, a, scale)
 
 
 class BayesianMLP(nn.Module):
