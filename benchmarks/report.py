@@ -106,9 +106,15 @@ def moons() -> str:
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
-        cmd = (f"python -m benchmarks.moons --models {' '.join(a['models'])} --seeds "
-               f"{a['seeds']} --random-draws {a['random_draws']} --random-noise "
-               f"{' '.join(map(str, a['random_noise']))} --n-jobs {a['n_jobs']}")
+        cmd = (f"python -m benchmarks.moons --models {' '.join(a['models'])} --noise "
+               f"{' '.join(map(str, a['noise']))} --seeds {a['seeds']} --random-draws "
+               f"{a['random_draws']} --random-noise {' '.join(map(str, a['random_noise']))} "
+               f"--n-jobs {a['n_jobs']} --out {path.parent.relative_to(RESULTS.parent.parent)}")
+        configs = d.get("config", {})
+        tuned = sorted(m for m, c in configs.items() if isinstance(c, dict) and c.get("by_noise"))
+        if tuned:
+            cmd += "` · per-noise settings from the search for: " + ", ".join(
+                f"{m} {c}" for m in tuned for c in [configs[m]["by_noise"]]) + " · `"
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
                   f"`{path.relative_to(RESULTS.parent)}`\n",
                   "| labels | noise | model | runs | accuracy | min–max | log p(y\\|x) | "

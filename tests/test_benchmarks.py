@@ -133,3 +133,11 @@ def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
     assert spec["by_noise"]["0.2"] == best["best"]
     _, params = _common.load_config("moons", "SSLPE", 0.2)
     assert params["max_epochs"] == best["best"]["max_epochs"]
+    # --resume keeps finished fits, also when the grid gains a key at its default value
+    monkeypatch.setitem(moons_search.GRID, "SSLPE", {"max_epochs": [1, 2], "lr": [1e-3],
+                                                     "batch_norm": [True]})
+    moons_search.main(["--models", "SSLPE", "--seeds", "1", "--n-samples", "200", "--n-jobs",
+                       "1", "--resume", "--out", str(tmp_path / "out")])
+    again = json.loads((tmp_path / "out" / "moons_search.json").read_text())
+    assert [r["seconds"] for r in again["rows"]] == [r["seconds"] for r in res["rows"]]
+    assert all(r["point"]["batch_norm"] is True for r in again["rows"])
