@@ -23,6 +23,7 @@ Run: ``python -m benchmarks.mnist --quick`` (or ``--full --device cuda``); the d
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,7 @@ def main(argv=None) -> None:
              "device": args.device, "n_train": args.n_train, "n_test": args.n_test}
             for job in jobs]
     rows = []
+    start = time.perf_counter()
     for row in run_jobs(fit_one, jobs, args.n_jobs):
         rows.append(row)
         print(f"[{len(rows)}/{len(jobs)}] {row['model']:6s} {row['labels_per_class']}/class "
@@ -137,7 +139,8 @@ def main(argv=None) -> None:
               f"{row['log_likelihood']:.4f} ({row['seconds']:.0f} s)", flush=True)
         write_results(Path(args.out), "mnist", {"machine": machine_info(), "args": vars(args),
                                                 "config": read_configs("mnist"),
-                                                "summary": summarise(rows), "rows": rows})
+                                                "summary": summarise(rows), "rows": rows,
+                                                "wall_seconds": time.perf_counter() - start})
     for s in summarise(rows):
         print(f"{s['labels_per_class']:4d}/class {s['model']:6s}: acc {s['accuracy_mean']:.2f} "
               f"({s['accuracy_std']:.2f}) log-lik {s['log_lik_mean']:.4f}  thesis "
