@@ -1000,8 +1000,9 @@ def render_markdown(results: dict) -> str:
                 f"| {name} | {variant} | {1e3 * r['skdgm']['step_s']:.1f} | {plain_ms} | "
                 f"{ratio} | {r['skdgm']['epoch_s']:.0f} | {'' if g is None else f'{g:.0f}'} | "
                 f"{'' if frac is None else f'{frac:.0%}'} |")
-    lines += ["", "| model | predict_proba 10k rows (s) | GFLOP/s | BALD query (s) | "
-              "BatchBALD query (s) |", "|---|---|---|---|---|"]
+    lines += ["", "| model | predict_proba 10k rows (s) | GFLOP/s | share of matmul rate | "
+              "BALD query (s) | its sampling: GFLOP/s, share of matmul | BatchBALD query (s) |",
+              "|---|---|---|---|---|---|---|"]
     for name, r in results["prediction"].items():
         pp = r["predict_proba"]
         pools = [v for k, v in r.items() if k.startswith("pool_")]
@@ -1009,8 +1010,11 @@ def render_markdown(results: dict) -> str:
         bb = ", ".join(f"{p['batch_bald_s']:.1f} ({p['pool_rows']:,} rows, "
                        f"{p['batch_bald_instances']} picks)" for p in pools if "batch_bald_s" in p)
         g = pp.get("gflops_per_s")
+        frac = pp.get("fraction_of_matmul")
+        rates = ", ".join(f"{p['gflops_per_s']:.0f}, {p['fraction_of_matmul']:.0%}"
+                          for p in pools if p.get("gflops_per_s") is not None)
         lines.append(f"| {name} | {pp['seconds']:.2f} | {'' if g is None else f'{g:.0f}'} | "
-                     f"{bald_s} | {bb} |")
+                     f"{'' if frac is None else f'{frac:.0%}'} | {bald_s} | {rates} | {bb} |")
     if results.get("notes"):
         lines += ["", "Notes: " + "; ".join(results["notes"]) + "."]
     lines.append("\nScaling with rows, classes, Gibbs steps and draws: `speed.png` and "
