@@ -121,8 +121,12 @@ def main(argv=None) -> None:
 
         wanted = {key(j): j for j in jobs}
         for r in json.loads((out / "moons_search.json").read_text())["rows"]:
-            if r["model"] in GRID and key(r) in wanted:
+            if r["model"] not in GRID:
+                continue
+            if key(r) in wanted:  # this fit is done: keep it under the grid's current point
                 rows.append({**r, "point": wanted.pop(key(r))["point"]})
+            else:  # e.g. another noise level: kept, so one file holds every search
+                rows.append(r)
         jobs = [j for j in jobs if key(j) in wanted]
         print(f"resuming: {len(rows)} earlier fits kept, {len(jobs)} to run", flush=True)
     n_kept = len(rows)

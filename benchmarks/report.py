@@ -116,8 +116,8 @@ def moons() -> str:
              "`benchmarks/moons_search.py` on a validation split, see below).  Accuracy in %, "
              "mean (std) over runs; log p(y|x) in nats per test row.  A run whose command "
              "line names no per-noise settings used the reference (noise-0.1) settings at "
-             "every noise level; the noise-0.2 rows of SSLPE/SSLAPD with the searched "
-             "settings are in the last table.\n", _bayes_line()]
+             "every noise level; the rows of SSLPE/SSLAPD with the searched settings are "
+             "in the runs written to `moons_noise0*_searched`.\n", _bayes_line()]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
@@ -252,7 +252,9 @@ def mnist() -> str:
 def moons_search() -> str:
     d = _load("moons_search/moons_search.json")
     head = "### Moons hyper-parameter search (validation split)\n\n"
-    cmd = "python -m benchmarks.moons_search --noise 0.2 --seeds 2 --resume --update-configs"
+    cmd = ("python -m benchmarks.moons_search --noise 0.2 --seeds 2`, then `python -m "
+           "benchmarks.moons_search --models SSLAPD --noise 0.1 --seeds 2 --resume`, then "
+           "the same with `--update-configs`")
     if d is None:
         return head + _missing(cmd)
     lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}.  Fits on training seeds 10, "
