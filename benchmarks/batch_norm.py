@@ -39,24 +39,38 @@ GRID_BOX = (-1.5, 2.5, -1.0, 1.5)
 GRID_SIZE = 200
 
 
-def bayes_moons_labels(points: np.ndarray, noise: float, n_arc: int = 500) -> np.ndarray:
-    """Bayes-optimal class of ``points`` under ``make_moons(noise=noise)``: each class is its
-    half circle (uniform in angle) plus isotropic Gaussian noise; equal class priors."""
+def bayes_moons_log_posterior(points: np.ndarray, noise: float, n_arc: int = 500
+                              ) -> np.ndarray:
+    """log p(y|x) of the moons distribution itself, shape ``(n, 2)``: each class is its half
+    circle (uniform in angle) plus isotropic Gaussian noise; equal class priors."""
     t = np.linspace(0, np.pi, n_arc)
     arcs = [np.stack([np.cos(t), np.sin(t)], 1), np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)]
-    labels = []
+    out = []
     for chunk in np.array_split(points, max(1, len(points) // 2000)):
-        log_dens = [logsumexp(-np.sum((chunk[:, None] - arc[None]) ** 2, -1) / (2 * noise ** 2),
-                              axis=1) for arc in arcs]
-        labels.append((log_dens[1] > log_dens[0]).astype(int))
-    return np.concatenate(labels)
+        log_dens = np.stack([logsumexp(-np.sum((chunk[:, None] - arc[None]) ** 2, -1)
+                                       / (2 * noise ** 2), axis=1) for arc in arcs], 1)
+        out.append(log_dens - logsumexp(log_dens, axis=1, keepdims=True))
+    return np.concatenate(out)
+
+
+def bayes_moons_labels(points: np.ndarray, noise: float, n_arc: int = 500) -> np.ndarray:
+    """Bayes-optimal class of ``points`` under ``make_moons(noise=noise)``."""
+    return np.argmax(bayes_moons_log_posterior(points, noise, n_arc), axis=1)
 
 
 @functools.cache
+def bayes_test_scores(noise: float, seed: int, n_samples: int) -> tuple[float, float]:
+    """Accuracy and mean log p(y|x) of the Bayes classifier (the true class posterior) on the
+    test set of a moons run: the best any classifier can score."""
+    X_test, _, y_test = make_ssl_moons(n_samples, noise, random_state=100_000 + seed)
+    log_post = bayes_moons_log_posterior(X_test, noise)
+    return (float(np.mean(np.argmax(log_post, axis=1) == y_test)),
+            float(np.mean(log_post[np.arange(len(y_test)), y_test])))
+
+
 def bayes_test_accuracy(noise: float, seed: int, n_samples: int) -> float:
     """Accuracy of the Bayes classifier on the test set of a moons run (the best possible)."""
-    X_test, _, y_test = make_ssl_moons(n_samples, noise, random_state=100_000 + seed)
-    return float(np.mean(bayes_moons_labels(X_test, noise) == y_test))
+    return bayes_test_scores(noise, seed, n_samples)[0]
 
 
 def grid_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

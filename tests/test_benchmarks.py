@@ -104,6 +104,24 @@ def test_bayes_moons_labels_match_the_generating_moon():
     assert np.mean(bayes_moons_labels(X, 0.05) == y) > 0.999
 
 
+def test_bayes_moons_log_posterior_is_calibrated():
+    """The true class posterior is calibrated: among points where it says p(y=1|x) is about p,
+    a fraction of about p is in class 1 (an independent check of the density computation)."""
+    import numpy as np
+    from sklearn.datasets import make_moons
+
+    from benchmarks.batch_norm import bayes_moons_log_posterior
+
+    X, y = make_moons(60_000, noise=0.2, random_state=0)
+    post = np.exp(bayes_moons_log_posterior(X, 0.2, n_arc=300))
+    np.testing.assert_allclose(post.sum(1), 1.0, rtol=1e-12)
+    p1 = post[:, 1]
+    for lo, hi in ((0.1, 0.37), (0.37, 0.63), (0.63, 0.9)):
+        sel = (p1 >= lo) & (p1 < hi)
+        assert sel.sum() > 800
+        assert abs(y[sel].mean() - p1[sel].mean()) < 0.04
+
+
 def test_report_renders_every_section(capsys):
     from benchmarks import report
 
