@@ -132,6 +132,35 @@ def test_report_renders_every_section(capsys):
         assert heading in text
 
 
+def test_moons_search_ranks_a_diverging_setting_last(monkeypatch):
+    """A fit that diverges is recorded (NaN scores) and its setting ranks last, whatever the
+    other seeds scored."""
+    from benchmarks import moons_search
+    from skdgm.callbacks import TrainingDivergedError
+
+    class Diverging:
+        def __init__(self, **params):
+            self.lr = params["lr"]
+
+        def fit(self, X, y):
+            if self.lr > 1e-2:
+                raise TrainingDivergedError("loss became nan")
+            return self
+
+    monkeypatch.setattr(moons_search, "load_config", lambda b, m: (Diverging, {"lr": 1e-3,
+                                                                     "max_epochs": 1}))
+    monkeypatch.setattr(moons_search, "evaluate",
+                        lambda est, X, y: {"accuracy": 0.5, "log_likelihood": -0.7})
+    rows = [{"model": "M2", "noise": 0.2, "point": {"lr": lr}, "seed": seed,
+             **moons_search.fit_one("M2", 0.2, {"lr": lr}, seed, 50, 1.0)}
+            for lr in (1e-3, 0.1) for seed in (10, 11)]
+    assert [r.get("diverged") is not None for r in rows] == [False, False, True, True]
+    rows[2].update(accuracy=0.99, log_likelihood=-0.01)  # one seed fine, one diverged
+    ranking = moons_search.summarise(rows)[0]["ranking"]
+    assert [r["point"]["lr"] for r in ranking] == [1e-3, 0.1]
+    assert [r["diverged"] for r in ranking] == [0, 1]
+
+
 def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
     import shutil
 
