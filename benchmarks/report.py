@@ -108,6 +108,32 @@ def _bayes_line() -> str:
             + "; ".join(parts) + ".\n")
 
 
+def _moons_headline(files: list[Path]) -> str:
+    """One row per (noise, model) with six fixed labels: the newest run of it, beside the
+    thesis."""
+    newest: dict[tuple, tuple] = {}
+    for path in files:
+        d = json.loads(path.read_text())
+        for s in d["summary"]:
+            key = (s["noise"], s["model"])
+            if s["labels"] == "fixed" and (key not in newest
+                                           or d["machine"]["date"] > newest[key][0]):
+                newest[key] = (d["machine"]["date"], s, path.parent.name)
+    lines = ["### Six fixed labels: the newest run of each model\n",
+             "The settings of the newest run are the config files' current ones (searched where "
+             "the file has `by_noise`); *vs thesis* is our accuracy minus the thesis's.\n",
+             "| noise | model | accuracy | log p(y\\|x) | thesis accuracy | thesis log p(y\\|x) | "
+             "vs thesis | run |", "|---|---|---|---|---|---|---|---|"]
+    for (noise, model), (_, s, run) in sorted(newest.items()):
+        ta = s["thesis_accuracy"]
+        lines.append(
+            f"| {noise} | {model} | {s['accuracy_mean']:.2f} ({s['accuracy_std']:.2f}) | "
+            f"{s['log_lik_mean']:.3f} | {'–' if ta is None else ta} | "
+            f"{'–' if s['thesis_log_lik'] is None else s['thesis_log_lik']} | "
+            f"{'–' if ta is None else format(s['accuracy_mean'] - ta, '+.2f')} | `{run}` |")
+    return "\n".join(lines) + "\n"
+
+
 def moons() -> str:
     head = "## Moons, thesis Tables 5.1/5.2\n\n"
     files = sorted(RESULTS.glob("moons*/moons.json"))
@@ -121,8 +147,8 @@ def moons() -> str:
              "`benchmarks/moons_search.py` on a validation split, see below).  Accuracy in %, "
              "mean (std) over runs; log p(y|x) in nats per test row.  A run whose command "
              "line names no per-noise settings used the reference (noise-0.1) settings at "
-             "every noise level; the rows of SSLPE/SSLAPD with the searched settings are "
-             "in the runs written to `moons_noise0*_searched`.\n", _bayes_line()]
+             "every noise level.\n", _bayes_line(), _moons_headline(files),
+             "### Every run\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
