@@ -111,6 +111,23 @@ def test_mean_weight_batch_norm_train_and_eval_agree():
     torch.testing.assert_close(out_train, out_eval, rtol=0.05, atol=0.05)
 
 
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_single_draw_without_draw_dimension_matches_one_batched_draw(batch_norm):
+    """``sample_weights(None)`` (the training step's draw, run as plain matmuls) draws the same
+    weights as ``sample_weights(1)`` from the same generator and gives the same outputs."""
+    net = BayesianMLP(3, 2, hidden=(5, 4), batch_norm=batch_norm, init_log_var=-1.0).double()
+    x = torch.randn(16, 3, dtype=torch.float64)
+    w_flat = net.sample_weights(None, torch.Generator().manual_seed(3))
+    w_batched = net.sample_weights(1, torch.Generator().manual_seed(3))
+    for (w, b), (wb, bb) in zip(w_flat, w_batched):
+        assert w.dim() == 2 and b.dim() == 1
+        torch.testing.assert_close(w, wb[0])
+        torch.testing.assert_close(b, bb[0])
+    for train in (True, False):
+        net.train(train)
+        torch.testing.assert_close(net(x, w_flat), net(x[None], w_batched)[0])
+
+
 def test_naive_batch_norm_statistics_follow_the_draw():
     bn = MeanWeightBatchNorm(4, statistics="sampled")
     a = torch.randn(32, 4) * 3 + 1

@@ -124,8 +124,10 @@ class SSLDGM(SemiSupervisedModule):
             return self.classifier.forward_from_first(pre, weights)
         return self.classifier.forward_from_first(pre)
 
-    def sample_classifier_weights(self, n_draws: int, generator: torch.Generator | None = None):
-        """Weight draws from q(W) for SSLAPD; ``None`` for SSLPE."""
+    def sample_classifier_weights(self, n_draws: int | None,
+                                  generator: torch.Generator | None = None):
+        """Weight draws from q(W) for SSLAPD (``n_draws=None``: one draw shared by all rows, no
+        draw dimension); ``None`` for SSLPE."""
         return self.classifier.sample_weights(n_draws, generator) if self.bayesian else None
 
     def global_kl(self) -> torch.Tensor | float:
@@ -153,7 +155,7 @@ class SSLDGM(SemiSupervisedModule):
         mean, log_var = self.encode_z_split(first, xp, classes)              # (R, Z)
         z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
         log_px = self.likelihood.log_prob(x_rows, self.decoder_x(z))      # (R,)
-        weights = self.sample_classifier_weights(1)                      # one draw per step
+        weights = self.sample_classifier_weights(None)                   # one draw per step
         first = self.classifier_first_layer(weights)
         xp = [p.index_select(-2, rows) for p in _x_parts(first, x_all, d)]
         logits = self.classifier_logits_split(first, xp, z, weights).reshape(-1, k)  # (R, K)
