@@ -57,6 +57,20 @@ def run_jobs(fn, jobs: list[dict], n_jobs: int, verbose: int = 0):
         delayed(_single_threaded)(fn, job) for job in jobs)
 
 
+def run_and_record(fn, jobs: list[dict], n_jobs: int, describe, save,
+                   rows: list[dict] | None = None) -> list[dict]:
+    """Run ``jobs`` with :func:`run_jobs`; append each result to ``rows`` (earlier results,
+    e.g. of a resumed run) as it finishes, print ``[i/n] describe(row)`` and call
+    ``save(rows)``, so that a long run shows progress and keeps its partial results."""
+    rows = [] if rows is None else rows
+    total = len(rows) + len(jobs)
+    for row in run_jobs(fn, jobs, n_jobs):
+        rows.append(row)
+        print(f"[{len(rows)}/{total}] {describe(row)}", flush=True)
+        save(rows)
+    return rows
+
+
 def write_results(out: Path, name: str, payload: dict) -> Path:
     """Write ``payload`` as ``out/name.json`` and its ``rows`` as ``out/name.csv`` (nested
     values as JSON text)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks._common import machine_info, run_jobs, write_results
+from benchmarks._common import machine_info, run_and_record, write_results
 from skdgm import SSLAPDClassifier, SSLPEClassifier
 from skdgm.active import (
     SemiSupervisedActiveLearner,
@@ -103,13 +103,12 @@ def main(argv=None) -> None:
             for r in range(args.repeats) for m, s in COMBINATIONS]
     # random selection needs the most refits: start those first so the pool drains evenly
     jobs.sort(key=lambda j: j["strategy"] != "random")
-    rows = []
-    for row in run_jobs(one_run, jobs, args.n_jobs):
-        rows.append(row)
-        print(f"[{len(rows)}/{len(jobs)}] {row['model']} + {row['strategy']} repeat "
-              f"{row['repeat']}: {row['labels_needed']} labels", flush=True)
-        write_results(out, "active_learning", {"machine": machine_info(), "args": vars(args),
-                                               "rows": rows})
+    rows = run_and_record(
+        one_run, jobs, args.n_jobs,
+        lambda r: (f"{r['model']} + {r['strategy']} repeat {r['repeat']}: "
+                   f"{r['labels_needed']} labels"),
+        lambda rows: write_results(out, "active_learning", {
+            "machine": machine_info(), "args": vars(args), "rows": rows}))
     summary = {}
     for m, s in COMBINATIONS:
         sel = [r for r in rows if (r["model"], r["strategy"]) == (m, s)]

@@ -30,7 +30,13 @@ import torch
 from scipy.special import logsumexp
 from skorch.callbacks import Callback
 
-from benchmarks._common import evaluate, load_config, machine_info, run_jobs, write_results
+from benchmarks._common import (
+    evaluate,
+    load_config,
+    machine_info,
+    run_and_record,
+    write_results,
+)
 from skdgm.datasets import make_ssl_moons
 from skdgm.nn.layers import batch_statistics
 
@@ -281,9 +287,7 @@ def main(argv=None) -> None:
         jobs += [dict(kind="curves", model=m, noise=nz, batch_norm=bn, seed=s, **common)
                  for nz in args.noise for s in range(args.curve_seeds) for m in args.models
                  for bn in (True, False)]
-    rows = []
-    for row in run_jobs(_run, jobs, args.n_jobs):
-        rows.append(row)
+    def describe(row: dict) -> str:
         if row["kind"] == "regimes":
             desc = (f"regimes SSLAPD {row['bn_statistics']} BN seed {row['seed']}: " + ", ".join(
                 f"{reg} acc {row[reg]['test_accuracy']:.4f} grid {row[reg]['grid_accuracy']:.4f}"
@@ -291,11 +295,14 @@ def main(argv=None) -> None:
         else:
             desc = (f"curves {row['model']} noise {row['noise']} BN {row['batch_norm']} seed "
                     f"{row['seed']}: final acc {row['accuracy']:.4f}")
-        print(f"[{len(rows)}/{len(jobs)}] {desc} ({row['seconds']:.0f} s)", flush=True)
-        summary = summarise(rows)
+        return f"{desc} ({row['seconds']:.0f} s)"
+
+    def save(rows: list[dict]) -> None:
         write_results(out, "batch_norm", {"machine": machine_info(), "args": vars(args),
-                                          "summary": summary, "rows": []})
+                                          "summary": summarise(rows), "rows": []})
         (out / "batch_norm_rows.json").write_text(json.dumps(rows, default=float))
+
+    rows = run_and_record(_run, jobs, args.n_jobs, describe, save)
     plot(rows, summarise(rows), out)
     for r in summarise(rows)["regimes"]:
         print(f"SSLAPD trained with {r['trained_with']:12s} BN, tested with {r['evaluated_with']}"

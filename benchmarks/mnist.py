@@ -36,7 +36,7 @@ from benchmarks._common import (
     load_config,
     machine_info,
     read_configs,
-    run_jobs,
+    run_and_record,
     write_results,
 )
 from skdgm.datasets import load_mnist, make_ssl_split
@@ -130,17 +130,16 @@ def main(argv=None) -> None:
     jobs = [{**job, "epochs": args.epochs, "data": args.data, "download": args.download,
              "device": args.device, "n_train": args.n_train, "n_test": args.n_test}
             for job in jobs]
-    rows = []
     start = time.perf_counter()
-    for row in run_jobs(fit_one, jobs, args.n_jobs):
-        rows.append(row)
-        print(f"[{len(rows)}/{len(jobs)}] {row['model']:6s} {row['labels_per_class']}/class "
-              f"split {row['split']}: acc {row['accuracy']:.4f} log-lik "
-              f"{row['log_likelihood']:.4f} ({row['seconds']:.0f} s)", flush=True)
-        write_results(Path(args.out), "mnist", {"machine": machine_info(), "args": vars(args),
-                                                "config": read_configs("mnist"),
-                                                "summary": summarise(rows), "rows": rows,
-                                                "wall_seconds": time.perf_counter() - start})
+    rows = run_and_record(
+        fit_one, jobs, args.n_jobs,
+        lambda r: (f"{r['model']:6s} {r['labels_per_class']}/class split {r['split']}: acc "
+                   f"{r['accuracy']:.4f} log-lik {r['log_likelihood']:.4f} "
+                   f"({r['seconds']:.0f} s)"),
+        lambda rows: write_results(Path(args.out), "mnist", {
+            "machine": machine_info(), "args": vars(args), "config": read_configs("mnist"),
+            "summary": summarise(rows), "rows": rows,
+            "wall_seconds": time.perf_counter() - start}))
     for s in summarise(rows):
         print(f"{s['labels_per_class']:4d}/class {s['model']:6s}: acc {s['accuracy_mean']:.2f} "
               f"({s['accuracy_std']:.2f}) log-lik {s['log_lik_mean']:.4f}  thesis "

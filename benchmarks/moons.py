@@ -24,7 +24,7 @@ from benchmarks._common import (
     load_config,
     machine_info,
     read_configs,
-    run_jobs,
+    run_and_record,
     write_results,
 )
 from skdgm.datasets import make_ssl_moons
@@ -91,15 +91,13 @@ def main(argv=None) -> None:
     jobs.sort(key=lambda j: order.get(j["model"], 5))
     jobs = [{**job, "n_samples": args.n_samples, "epochs_scale": args.epochs_scale}
             for job in jobs]
-    rows = []
-    for row in run_jobs(fit_one, jobs, args.n_jobs):
-        rows.append(row)
-        print(f"[{len(rows)}/{len(jobs)}] {row['model']:6s} noise {row['noise']} "
-              f"{row['labels']:6s} seed {row['seed']}: acc {row['accuracy']:.4f} "
-              f"log-lik {row['log_likelihood']:.4f}", flush=True)
-        write_results(Path(args.out), "moons", {"machine": machine_info(), "args": vars(args),
-                                                "config": read_configs("moons"),
-                                                "summary": summarise(rows), "rows": rows})
+    rows = run_and_record(
+        fit_one, jobs, args.n_jobs,
+        lambda r: (f"{r['model']:6s} noise {r['noise']} {r['labels']:6s} seed {r['seed']}: "
+                   f"acc {r['accuracy']:.4f} log-lik {r['log_likelihood']:.4f}"),
+        lambda rows: write_results(Path(args.out), "moons", {
+            "machine": machine_info(), "args": vars(args), "config": read_configs("moons"),
+            "summary": summarise(rows), "rows": rows}))
     for s in summarise(rows):
         print(f"{s['labels']:6s} noise {s['noise']} {s['model']:6s}: acc "
               f"{s['accuracy_mean']:.2f} ({s['accuracy_std']:.2f}) "

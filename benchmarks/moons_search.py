@@ -21,7 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import CONFIGS, evaluate, load_config, machine_info, run_jobs, write_results
+from benchmarks._common import (
+    CONFIGS,
+    evaluate,
+    load_config,
+    machine_info,
+    run_and_record,
+    write_results,
+)
 from skdgm.callbacks import TrainingDivergedError
 from skdgm.datasets import make_ssl_moons
 
@@ -147,21 +154,18 @@ def main(argv=None) -> None:
                 rows.append(r)
         jobs = [j for j in jobs if key(j) in wanted]
         print(f"resuming: {len(rows)} earlier fits kept, {len(jobs)} to run", flush=True)
-    n_kept = len(rows)
 
-    def save() -> None:
+    def save(rows: list[dict]) -> None:
         write_results(out, "moons_search", {"machine": machine_info(), "args": vars(args),
                                             "grid": {m: GRID[m] for m in args.models},
                                             "summary": summarise(rows), "rows": rows})
 
     if rows:
-        save()
-    for row in run_jobs(fit_one, jobs, args.n_jobs):
-        rows.append(row)
-        print(f"[{len(rows)}/{len(jobs) + n_kept}] {row['model']} noise {row['noise']} "
-              f"{row['point']} seed {row['seed']}: val acc {row['accuracy']:.4f} "
-              f"({row['seconds']:.0f} s)", flush=True)
-        save()
+        save(rows)
+    run_and_record(fit_one, jobs, args.n_jobs,
+                   lambda r: (f"{r['model']} noise {r['noise']} {r['point']} seed {r['seed']}: "
+                              f"val acc {r['accuracy']:.4f} ({r['seconds']:.0f} s)"),
+                   save, rows)
     for s in summarise(rows):
         best = s["ranking"][0]
         print(f"{s['model']} noise {s['noise']}: best {s['best']} val acc "
