@@ -270,18 +270,22 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         device = torch.device(self.device)
         return torch.Generator(device=device).manual_seed(self.seed_ + 2)
 
-    def _batched(self, X: np.ndarray, fn, row_dim: int = 0, n_draws: int = 1) -> np.ndarray:
+    def _batched(self, X: np.ndarray, fn, row_dim: int = 0, n_draws: int = 1,
+                 shared=None) -> np.ndarray:
         """Apply ``fn(module, x_chunk, generator)`` to row chunks of X without gradients, with
-        ``PREDICT_CHUNK // n_draws`` rows per chunk when ``fn`` runs ``n_draws`` chains."""
+        ``PREDICT_CHUNK // n_draws`` rows per chunk when ``fn`` runs ``n_draws`` chains.  With
+        ``shared``, ``s = shared(module, generator)`` is computed once and every chunk gets
+        ``fn(module, x_chunk, generator, s)`` (e.g. weight draws common to all rows)."""
         module = self.net_.module_
         module.eval()
         gen = self._generator()
         outs = []
         chunk = max(1, PREDICT_CHUNK // n_draws)
         with torch.no_grad():
+            extra = () if shared is None else (shared(module, gen),)
             for start in range(0, X.shape[0], chunk):
                 x = torch.as_tensor(X[start:start + chunk], device=self.device)
-                outs.append(fn(module, x, gen))
+                outs.append(fn(module, x, gen, *extra))
         return torch.cat(outs, dim=row_dim).cpu().numpy().astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -299,17 +303,18 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba_samples(self, X, n_draws: int | None = None) -> np.ndarray:
         """Class probabilities per posterior draw, shape ``(n_draws, n_samples, n_classes)``.
 
-        For SSLAPD each draw fixes one weight sample W ~ q(W) and runs a Gibbs chain over z;
-        for point-estimate models draws differ through z (and y) only.  Used by the acquisition
-        functions of :mod:`skdgm.acquisition`.
+        For SSLAPD each draw fixes one weight sample W ~ q(W), the same for every row (so the
+        draws are joint samples over the rows, as BatchBALD needs), and runs a Gibbs chain over
+        z; for point-estimate models draws differ through z (and y) only.  Used by the
+        acquisition functions of :mod:`skdgm.acquisition`.
         """
         X = self._validate_X(X)
         n_draws = self.n_draws if n_draws is None else int(n_draws)
         if n_draws < 1:
             raise ValueError(f"n_draws must be >= 1, got {n_draws}.")
         probs = self._batched(
-            X, lambda m, x, g: m.predict_proba_samples(x, n_draws, self.n_gibbs, g), row_dim=1,
-            n_draws=n_draws)
+            X, lambda m, x, g, w: m.predict_proba_samples(x, n_draws, self.n_gibbs, g, w),
+            row_dim=1, n_draws=n_draws, shared=lambda m, g: m.sample_global(n_draws, g))
         return probs / probs.sum(axis=-1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:

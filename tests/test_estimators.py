@@ -55,6 +55,33 @@ def test_fit_predict_shapes_and_fitted_attributes(cls, moons_small):
     assert set(clf.predict(X[:10])) <= {0, 1}
 
 
+def test_posterior_draws_are_shared_by_rows_in_different_chunks(moons_small, monkeypatch):
+    """Draw d of ``predict_proba_samples`` is one weight sample W_d for every row, also across
+    prediction chunks (BatchBALD scores joint draws over rows): copies of one row, predicted in
+    different chunks, agree draw by draw; each draw is sampled once."""
+    import skdgm.base
+    import torch
+
+    X, y, _ = moons_small
+    clf = SSLAPDClassifier(**{**TINY, "n_gibbs": 40}).fit(X, y)
+    with torch.no_grad():  # a wide weight posterior, so that draws differ a lot
+        for name, p in clf.net_.module_.named_parameters():
+            if "log_var" in name:
+                p.fill_(0.0)
+    monkeypatch.setattr(skdgm.base, "PREDICT_CHUNK", 20)  # 2 rows per chunk with 10 draws
+    calls = []
+    module = clf.net_.module_
+    original = module.sample_global
+    monkeypatch.setattr(module, "sample_global", lambda n, g=None: calls.append(n) or
+                        original(n, g))
+    probs = clf.predict_proba_samples(np.repeat(X[:1], 8, axis=0), n_draws=10)[:, :, 0]
+    assert calls == [10]
+    spread_between_draws = probs[:, 0].std()
+    assert spread_between_draws > 0.05
+    # rows 0 and 7 sit in different chunks; only their z chains differ
+    assert np.abs(probs[:, 0] - probs[:, 7]).max() < 0.5 * spread_between_draws
+
+
 @pytest.mark.parametrize("cls", MODELS)
 def test_random_state_makes_fit_and_predict_reproducible(cls, moons_small):
     X, y, _ = moons_small

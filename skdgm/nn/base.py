@@ -87,9 +87,18 @@ class SemiSupervisedModule(nn.Module):
                 "labeled_bound": j_l.detach(), "log_qy": j_q.detach(),
                 "kl_weights": torch.as_tensor(kl_w).detach()}
 
+    def sample_global(self, n_draws: int, generator: torch.Generator | None = None):
+        """``n_draws`` draws of the global (weight) posterior, to be shared by every row of a
+        prediction (see ``global_draws`` of :meth:`predict_proba_samples`); ``None`` for models
+        without one."""
+        return None
+
     def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
-                              generator: torch.Generator | None = None) -> torch.Tensor:
-        """Class probabilities per posterior draw, shape ``(n_draws, n_rows, n_classes)``."""
+                              generator: torch.Generator | None = None, global_draws=None
+                              ) -> torch.Tensor:
+        """Class probabilities per posterior draw, shape ``(n_draws, n_rows, n_classes)``;
+        ``global_draws`` (from :meth:`sample_global`) fixes the draws, so that draw ``d`` is
+        the same model for rows predicted in different chunks."""
         raise NotImplementedError
 
     def predict_proba(self, x: torch.Tensor, n_steps: int,

@@ -82,7 +82,8 @@ class DNN(SemiSupervisedModule):
         return {"labeled": log_py, "unlabeled": x_u.new_zeros(x_u.shape[0]), "log_qy": log_py}
 
     def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
-                              generator: torch.Generator | None = None) -> torch.Tensor:
+                              generator: torch.Generator | None = None, global_draws=None
+                              ) -> torch.Tensor:
         """softmax(NN(x)) repeated ``n_draws`` times (draws identical), ``(n_draws, n, K)``."""
         p = torch.softmax(self.classifier(x), dim=-1)
         return p.expand(n_draws, *p.shape)
@@ -157,7 +158,8 @@ class M2(SemiSupervisedModule):
         return combine_bounds(bound, qy_logits, y_l, k)
 
     def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
-                              generator: torch.Generator | None = None) -> torch.Tensor:
+                              generator: torch.Generator | None = None, global_draws=None
+                              ) -> torch.Tensor:
         """q(y|x) repeated ``n_draws`` times (q(y|x) is deterministic), ``(n_draws, n, K)``."""
         p = torch.softmax(self.encoder_y(x), dim=-1)
         return p.expand(n_draws, *p.shape)
@@ -306,7 +308,8 @@ class AuxiliaryDGM(SemiSupervisedModule):
         return out.reshape(n_steps, n_draws, *out.shape[1:]).mean(0)
 
     def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
-                              generator: torch.Generator | None = None) -> torch.Tensor:
+                              generator: torch.Generator | None = None, global_draws=None
+                              ) -> torch.Tensor:
         """Per draw, q(y|a, x) averaged over ``n_steps`` samples a ~ q(a|x): ``(n_draws, n, K)``.
 
         Draws differ only through the auxiliary samples (there is no weight posterior).

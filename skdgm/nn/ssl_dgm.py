@@ -166,19 +166,23 @@ class SSLDGM(SemiSupervisedModule):
 
     # -- prediction --------------------------------------------------------------------------
     def gibbs(self, x: torch.Tensor, n_steps: int, n_chains: int = 1,
-              resample_weights: bool = True, generator: torch.Generator | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+              resample_weights: bool = True, generator: torch.Generator | None = None,
+              weights=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Gibbs chains of thesis 4.4, all rows and chains batched.
 
         y0 ~ q(y|x); then for each step: (W ~ q(W)), z ~ q(z|x, y), y ~ p(y|x, z, W).  Returns
         the chain averages of p(y|x, z, W) (Rao-Blackwellised, shape ``(n_chains, n, K)``) and
         of z (eq. 4.24, shape ``(n_chains, n, Z)``).  With ``resample_weights=False`` each chain
-        keeps one weight draw, so chains are draws from the posterior over W (used by BALD).
+        keeps one weight draw, so chains are draws from the posterior over W (used by BALD):
+        ``weights`` (from :meth:`sample_classifier_weights`), or fresh draws if ``None``.
         """
         n, k, d = x.shape[0], self.n_classes, self.n_features
         q0 = torch.softmax(self.encoder_y(x), dim=-1)                       # (n, K)
         y = torch.multinomial(q0, n_chains, replacement=True, generator=generator).T  # (S, n)
-        weights = None if resample_weights else self.sample_classifier_weights(n_chains, generator)
+        if resample_weights:
+            weights = None
+        elif weights is None:
+            weights = self.sample_classifier_weights(n_chains, generator)
         # x-parts of the first layers, computed once (the classifier's only while its weights
         # stay fixed)
         first_z = self.encoder_z.first_layer()
@@ -202,11 +206,17 @@ class SSLDGM(SemiSupervisedModule):
             y = torch.multinomial(p.reshape(-1, k), 1, generator=generator).reshape(n_chains, n)
         return prob_sum / n_steps, z_sum / n_steps
 
+    def sample_global(self, n_draws: int, generator: torch.Generator | None = None):
+        """Weight draws W ~ q(W) (SSLAPD); ``None`` for SSLPE."""
+        return self.sample_classifier_weights(n_draws, generator)
+
     def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
-                              generator: torch.Generator | None = None) -> torch.Tensor:
-        """Per-draw class probabilities: for SSLAPD one W draw per chain, z varied by its Gibbs
-        chain; for SSLPE draws differ only through z."""
-        return self.gibbs(x, n_steps, n_draws, resample_weights=False, generator=generator)[0]
+                              generator: torch.Generator | None = None, global_draws=None
+                              ) -> torch.Tensor:
+        """Per-draw class probabilities: for SSLAPD one W draw per chain (``global_draws`` if
+        given), z varied by its Gibbs chain; for SSLPE draws differ only through z."""
+        return self.gibbs(x, n_steps, n_draws, resample_weights=False, generator=generator,
+                          weights=global_draws)[0]
 
     def predict_proba(self, x: torch.Tensor, n_steps: int,
                       generator: torch.Generator | None = None) -> torch.Tensor:
