@@ -331,7 +331,8 @@ def moons_search() -> str:
         return head + _missing(cmd)
     lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}.  Fits on training seeds 10, "
              "11 (10-14 for SSLPE and SDGM at noise 0.2: with two seeds their settings without "
-             "batch norm looked best but collapsed on two of five test seeds); scored on separate fully labeled validation draws (never the test sets); the "
+             "batch norm looked best but collapsed on two of five test seeds); scored on "
+             "separate fully labeled validation draws (never the test sets); the "
              "best mean validation accuracy goes into the model's config file as its "
              "`by_noise` setting; a setting whose fit diverged on a seed ranks last.  "
              "Parameters not listed keep the reference settings.  The validation scores of "

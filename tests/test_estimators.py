@@ -59,8 +59,9 @@ def test_posterior_draws_are_shared_by_rows_in_different_chunks(moons_small, mon
     """Draw d of ``predict_proba_samples`` is one weight sample W_d for every row, also across
     prediction chunks (BatchBALD scores joint draws over rows): copies of one row, predicted in
     different chunks, agree draw by draw; each draw is sampled once."""
-    import skdgm.base
     import torch
+
+    import skdgm.base
 
     X, y, _ = moons_small
     clf = SSLAPDClassifier(**{**TINY, "n_gibbs": 40}).fit(X, y)
