@@ -133,7 +133,7 @@ def main(argv=None) -> None:
     jobs = [dict(model=m, noise=nz, point=p, seed=10 + s) for nz in args.noise
             for m in args.models for p in grid_points(m) for s in range(args.seeds)]
     # longest fits first, so the pool drains evenly
-    jobs.sort(key=lambda j: -EPOCH_COST[j["model"]] * effective_point(
+    jobs.sort(key=lambda j: -EPOCH_COST.get(j["model"], 1.0) * effective_point(
         j["model"], j["point"], ["max_epochs"])["max_epochs"])
     jobs = [{**j, "n_samples": args.n_samples, "epochs_scale": args.epochs_scale} for j in jobs]
     rows = []
