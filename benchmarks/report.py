@@ -238,7 +238,8 @@ def _speed_spread(paths: list[Path]) -> str:
     lines = ["### Run-to-run spread on this machine (current code)\n",
              "The same command (`python -m benchmarks.speed --quick --threads 2`) run "
              f"{len(paths)} times on the shared 2-core machine; each share is measured against "
-             "the matmul rates of its own run (2048² / median at the MNIST layer shapes).  "
+             "the matmul rates of its own run (2048² / median at the MNIST layer shapes / a "
+             "2048² probe right before and after that timing, in runs that have the probes).  "
              "Target: at least 60% (the plain-PyTorch ratio, also per run, must stay "
              "at most 1.15).\n",
              "| run | date | matmul 2048² / layer shapes (GFLOP/s) | SSLPE | SSLPE+BN | SSLAPD | "
@@ -246,7 +247,9 @@ def _speed_spread(paths: list[Path]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
 
     def pair(d: dict) -> str:
-        return f"{d['fraction_of_matmul']:.0%} / {d['fraction_of_layer_shapes']:.0%}"
+        adjacent = d.get("fraction_of_adjacent_matmul")
+        return (f"{d['fraction_of_matmul']:.0%} / {d['fraction_of_layer_shapes']:.0%}"
+                + ("" if adjacent is None else f" / {adjacent:.0%}"))
 
     for p in paths:
         d = json.loads(p.read_text())

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import skorch
@@ -50,6 +51,8 @@ import skdgm
 from benchmarks._common import machine_info as common_machine_info
 from skdgm import SSLAPDClassifier, SSLPEClassifier
 from skdgm.acquisition import bald, batch_bald
+
+T = TypeVar("T")
 
 #: steps in one 60k-row epoch at 100 unlabeled rows per step
 STEPS_PER_EPOCH = 600
@@ -165,10 +168,12 @@ PROFILES: dict[str, Profile] = {
 class Bench:
     """Run-wide state: device, clock and the flat list of CSV records."""
 
-    def __init__(self, device: torch.device, matmul_gflops: float = float("nan")) -> None:
+    def __init__(self, device: torch.device, matmul_gflops: float = float("nan"),
+                 probe_size: int = 2048, probe_seconds: float = 0.2) -> None:
         self.device = device
         self.matmul_gflops = matmul_gflops
         self.layer_gflops = float("nan")
+        self.probe_size, self.probe_seconds = probe_size, probe_seconds
         self.t0 = time.perf_counter()
         self.records: list[dict] = []
 
@@ -186,22 +191,48 @@ class Bench:
         """Print a progress line with the elapsed time."""
         print(f"[{time.perf_counter() - self.t0:7.1f}s] {msg}", flush=True)
 
-    def rate(self, flops: float | None, seconds: float) -> dict:
-        """GFLOP/s of ``flops`` in ``seconds``, and its fractions of the square-matmul rate and
-        of the median rate at the networks' layer shapes."""
+    def rate(self, flops: float | None, seconds: float, adjacent: dict | None = None) -> dict:
+        """GFLOP/s of ``flops`` in ``seconds``, and its fractions of the square-matmul rate, of
+        the median rate at the networks' layer shapes and (given ``adjacent`` from
+        :meth:`bracketed`) of the matmul rate measured right before and after the timing."""
+        out = {"gflops_per_s": None, "fraction_of_matmul": None,
+               "fraction_of_layer_shapes": None}
+        if adjacent is not None:
+            out.update(adjacent_matmul=adjacent, fraction_of_adjacent_matmul=None)
         if not flops or not seconds:
-            return {"gflops_per_s": None, "fraction_of_matmul": None,
-                    "fraction_of_layer_shapes": None}
+            return out
         g = flops / seconds / 1e9
-        return {"gflops_per_s": g, "fraction_of_matmul": g / self.matmul_gflops,
-                "fraction_of_layer_shapes": g / self.layer_gflops}
+        out.update(gflops_per_s=g, fraction_of_matmul=g / self.matmul_gflops,
+                   fraction_of_layer_shapes=g / self.layer_gflops)
+        if adjacent is not None:
+            out["fraction_of_adjacent_matmul"] = g / adjacent["gflops_per_s"]
+        return out
+
+    def probe(self) -> float:
+        """A short square-matmul rate measurement (GFLOP/s), the machine's speed right now."""
+        return matmul_gflops(self, self.probe_size, self.probe_size, self.probe_size, 2,
+                             self.probe_seconds)["gflops_per_s"]
+
+    def bracketed(self, fn: Callable[[], T]) -> tuple[T, dict]:
+        """``fn()`` between two :meth:`probe` s; returns its result and the adjacent matmul
+        rate (the better of the two probes, both kept).  A shared machine's matmul rate drifts
+        within minutes, so a share of the rate measured next to the timing compares like with
+        like; the run-wide reference is kept beside it."""
+        before = self.probe()
+        out = fn()
+        after = self.probe()
+        return out, {"gflops_per_s": max(before, after), "before": before, "after": after}
 
     def record(self, section: str, model: str, variant: str, quantity: str, seconds: float,
-               flops: float | None = None) -> None:
+               flops: float | None = None, adjacent: dict | None = None) -> None:
         """Add one row to the CSV table."""
+        rate = self.rate(flops, seconds, adjacent)
+        rate.pop("adjacent_matmul", None)
         self.records.append({"section": section, "model": model, "variant": variant,
                              "quantity": quantity, "seconds": seconds, "flops": flops,
-                             **self.rate(flops, seconds)})
+                             "adjacent_matmul_gflops_per_s":
+                                 None if adjacent is None else adjacent["gflops_per_s"],
+                             **rate})
 
     def best_of(self, fn: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
         """Best and all wall times of ``repeats`` calls of ``fn``."""
@@ -562,7 +593,8 @@ def measure_training(bench: Bench, prof: Profile, baselines: dict[str, type]
             runs_s, runs_p = [], []
             for rep in range(prof.train_repeats):
                 bench.log(f"train {name} {variant}: skdgm (repeat {rep + 1})")
-                est, s = train_skdgm(bench, cls, prof, bn, count=rep == 0)
+                (est, s), s["adjacent_matmul"] = bench.bracketed(
+                    lambda c=cls, b=bn, r=rep: train_skdgm(bench, c, prof, b, count=r == 0))
                 runs_s.append(s)
                 bench.log(f"  skdgm {s['step_s'] * 1e3:.1f} ms/step; plain PyTorch ...")
                 runs_p.append(train_plain(bench, prof, bayesian, bn))
@@ -580,10 +612,12 @@ def measure_training(bench: Bench, prof: Profile, baselines: dict[str, type]
             flops["counted_plain"] = pl["flops_counted"]
             res = {"skdgm": sk, "plain": pl, "ratio_skdgm_over_plain": sk["step_s"] / pl["step_s"],
                    "flops_per_step": flops,
-                   "skdgm_rate": bench.rate(flops["counted"], sk["step_s"]),
+                   "skdgm_rate": bench.rate(flops["counted"], sk["step_s"],
+                                            sk["adjacent_matmul"]),
                    "plain_rate": bench.rate(flops["counted_plain"], pl["step_s"])}
             out[name][variant] = res
-            bench.record("train", name, variant, "skdgm_step", sk["step_s"], flops["counted"])
+            bench.record("train", name, variant, "skdgm_step", sk["step_s"], flops["counted"],
+                         sk["adjacent_matmul"])
             bench.record("train", name, variant, "plain_step", pl["step_s"],
                          flops["counted_plain"])
             bench.log(f"  ratio {res['ratio_skdgm_over_plain']:.3f}, "
@@ -624,18 +658,20 @@ def measure_prediction(bench: Bench, prof: Profile, fitted: dict) -> dict:
         x_pred = X[:prof.predict_rows]
         est.predict_proba(X[:min(512, prof.predict_rows)])       # warm-up
         bench.log(f"predict_proba {name}: {prof.predict_rows} rows")
-        best, times = bench.best_of(lambda e=est, x=x_pred: e.predict_proba(x),
-                                    prof.predict_repeats)
+        (best, times), adjacent = bench.bracketed(
+            lambda e=est, x=x_pred: bench.best_of(lambda: e.predict_proba(x),
+                                                  prof.predict_repeats))
         counted = count_flops(lambda e=est: e.predict_proba(X[:n_count]))
         counted *= prof.predict_rows / n_count
         res["predict_proba"] = {"rows": prof.predict_rows, "n_gibbs": est.n_gibbs,
                                 "seconds": best, "all_seconds": times,
                                 "rows_per_s": prof.predict_rows / best,
-                                "flops_counted": counted, **bench.rate(counted, best)}
+                                "flops_counted": counted, **bench.rate(counted, best, adjacent)}
         if name in ("SSLPE", "SSLAPD"):
             res["predict_proba"]["flops_analytic"] = ssl_gibbs_flops(
                 prof, prof.predict_rows, est.n_gibbs, bayesian=name == "SSLAPD")
-        bench.record("predict", name, f"rows={prof.predict_rows}", "predict_proba", best, counted)
+        bench.record("predict", name, f"rows={prof.predict_rows}", "predict_proba", best, counted,
+                     adjacent)
         bench.log(f"  {best:.2f} s ({res['predict_proba']['gflops_per_s'] or 0:.1f} GFLOP/s)")
         if name in prof.acquisition_models:
             for pool in prof.pool_rows:
@@ -651,21 +687,26 @@ def acquisition_query(bench: Bench, prof: Profile, name: str, est, x_pool: np.nd
     query."""
     pool = len(x_pool)
     bench.log(f"BALD {name}: predict_proba_samples({pool} rows, n_draws={prof.n_draws})")
-    start = bench.now()
-    probs = est.predict_proba_samples(x_pool, n_draws=prof.n_draws)
-    t_samples = bench.now() - start
+
+    def sample() -> tuple[np.ndarray, float]:
+        start = bench.now()
+        samples = est.predict_proba_samples(x_pool, n_draws=prof.n_draws)
+        return samples, bench.now() - start
+
+    (probs, t_samples), adjacent = bench.bracketed(sample)
     start = time.perf_counter()
     bald(probs)
     t_bald = time.perf_counter() - start
     flops = ssl_gibbs_flops(prof, pool, est.n_gibbs, prof.n_draws, bayesian=name == "SSLAPD",
                             resample=False)
     bench.log(f"  sampling {t_samples:.2f} s, bald {t_bald:.3f} s")
-    bench.record("acquisition", name, f"pool={pool}", "predict_proba_samples", t_samples, flops)
+    bench.record("acquisition", name, f"pool={pool}", "predict_proba_samples", t_samples, flops,
+                 adjacent)
     bench.record("acquisition", name, f"pool={pool}", "bald_score", t_bald)
     res = {"pool_rows": pool, "n_draws": prof.n_draws, "n_gibbs": est.n_gibbs,
            "predict_proba_samples_s": t_samples, "bald_score_s": t_bald,
            "bald_query_s": t_samples + t_bald, "flops_analytic": flops,
-           **bench.rate(flops, t_samples)}
+           **bench.rate(flops, t_samples, adjacent)}
     if with_batch_bald:
         bench.log(f"  batch_bald(n_instances={prof.batchbald_instances}) over {pool} rows ...")
         start = time.perf_counter()
@@ -794,7 +835,8 @@ def plot_scaling(scaling: dict, path: Path, title: str) -> None:
 def write_csv(records: list[dict], path: Path) -> None:
     """Write the flat timing table."""
     fields = ["section", "model", "variant", "quantity", "seconds", "flops", "gflops_per_s",
-              "fraction_of_matmul", "fraction_of_layer_shapes"]
+              "fraction_of_matmul", "fraction_of_layer_shapes", "adjacent_matmul_gflops_per_s",
+              "fraction_of_adjacent_matmul"]
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
@@ -813,6 +855,8 @@ def summarise(training: dict) -> dict:
                 "ratio": ratio, "ratio_ok": ratio <= TARGET_RATIO,
                 "fraction_of_matmul": frac, "fraction_ok": frac >= TARGET_FRACTION,
                 "fraction_of_layer_shapes": res["skdgm_rate"]["fraction_of_layer_shapes"],
+                "fraction_of_adjacent_matmul":
+                    res["skdgm_rate"].get("fraction_of_adjacent_matmul"),
                 "epoch_s": res["skdgm"]["epoch_s"]}
     return out
 
@@ -907,7 +951,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 def _run(args: argparse.Namespace, prof: Profile, device: torch.device, out_dir: Path) -> dict:
     """Measure everything with the thread count already set; write and return the results."""
-    bench = Bench(device)
+    bench = Bench(device, probe_size=prof.matmul_size, probe_seconds=prof.matmul_seconds)
     notes: list[str] = []
     baselines, note = ({}, "baselines skipped (--no-baselines)") if args.no_baselines \
         else load_baselines()
@@ -977,6 +1021,12 @@ def render_markdown(results: dict) -> str:
     ref = mm["reference_gflops_per_s"]
     shapes = mm["layer_shapes_median_gflops_per_s"]
 
+    def share_adjacent(rate: dict) -> str:
+        """Share of the matmul rate probed right before and after this timing (runs from
+        before the probes existed show nothing)."""
+        f = rate.get("fraction_of_adjacent_matmul")
+        return "" if f is None else f"{f:.0%} (of {rate['adjacent_matmul']['gflops_per_s']:.0f})"
+
     def share_of_shapes(g: float | None) -> str:
         """Share of the median matmul rate at the MNIST layer shapes (which may beat the
         2048 x 2048 reference: then it is the stricter yardstick)."""
@@ -991,12 +1041,12 @@ def render_markdown(results: dict) -> str:
              "100, 10 classes, Bernoulli x, 100 labeled + 100 unlabeled rows per step.\n",
              "| model | variant | skdgm ms/step | plain PyTorch ms/step | skdgm / plain | "
              "s per 60k-row epoch | GFLOP/s | share of matmul rate | share of layer-shape "
-             "matmul rate |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "matmul rate | share of adjacent matmul rate |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, variants in results["training"].items():
         for variant, r in variants.items():
             if "error" in r:
-                lines.append(f"| {name} | {variant} | error: {r['error']} | | | | | | |")
+                lines.append(f"| {name} | {variant} | error: {r['error']} | | | | | | | |")
                 continue
             plain = r.get("plain")
             rate = r["skdgm_rate"]
@@ -1007,11 +1057,13 @@ def render_markdown(results: dict) -> str:
             lines.append(
                 f"| {name} | {variant} | {1e3 * r['skdgm']['step_s']:.1f} | {plain_ms} | "
                 f"{ratio} | {r['skdgm']['epoch_s']:.0f} | {'' if g is None else f'{g:.0f}'} | "
-                f"{'' if frac is None else f'{frac:.0%}'} | {share_of_shapes(g)} |")
+                f"{'' if frac is None else f'{frac:.0%}'} | {share_of_shapes(g)} | "
+                f"{share_adjacent(rate)} |")
     lines += ["", "| model | predict_proba 10k rows (s) | GFLOP/s | share of matmul rate | "
-              "share of layer-shape rate | BALD query (s) | its sampling: GFLOP/s, share of "
-              "matmul, of layer-shape rate | BatchBALD query (s) |",
-              "|---|---|---|---|---|---|---|---|"]
+              "share of layer-shape rate | share of adjacent matmul rate | BALD query (s) | its "
+              "sampling: GFLOP/s, share of matmul, of layer-shape, of adjacent matmul rate | "
+              "BatchBALD query (s) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["prediction"].items():
         pp = r["predict_proba"]
         pools = [v for k, v in r.items() if k.startswith("pool_")]
@@ -1022,10 +1074,11 @@ def render_markdown(results: dict) -> str:
         frac = pp.get("fraction_of_matmul")
         rates = ", ".join(f"{p['gflops_per_s']:.0f}, {p['fraction_of_matmul']:.0%}, "
                           f"{share_of_shapes(p['gflops_per_s'])}"
+                          + (f", {share_adjacent(p)}" if share_adjacent(p) else "")
                           for p in pools if p.get("gflops_per_s") is not None)
         lines.append(f"| {name} | {pp['seconds']:.2f} | {'' if g is None else f'{g:.0f}'} | "
                      f"{'' if frac is None else f'{frac:.0%}'} | {share_of_shapes(g)} | "
-                     f"{bald_s} | {rates} | {bb} |")
+                     f"{share_adjacent(pp)} | {bald_s} | {rates} | {bb} |")
     if results.get("notes"):
         lines += ["", "Notes: " + "; ".join(results["notes"]) + "."]
     lines.append("\nScaling with rows, classes, Gibbs steps and draws: `speed.png` and "

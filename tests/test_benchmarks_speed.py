@@ -32,6 +32,11 @@ def test_tiny_run_writes_results(tmp_path):
                 assert _positive(r[impl]["epoch_s"])
             assert _positive(r["ratio_skdgm_over_plain"])
             assert _positive(r["skdgm_rate"]["gflops_per_s"])
+            # the matmul rate probed right before and after the timing, and the share of it
+            adj = r["skdgm_rate"]["adjacent_matmul"]
+            assert adj["gflops_per_s"] == max(adj["before"], adj["after"]) > 0
+            assert r["skdgm_rate"]["fraction_of_adjacent_matmul"] == pytest.approx(
+                r["skdgm_rate"]["gflops_per_s"] / adj["gflops_per_s"])
             flops = r["flops_per_step"]
             # the analytic count of the concatenated-input step equals the counter on the plain
             # step; skdgm computes the x-part of first layers once per row, so it does less
@@ -43,8 +48,10 @@ def test_tiny_run_writes_results(tmp_path):
             pred["predict_proba"]["flops_counted"])
         assert _positive(pred["predict_proba"]["seconds"])
         query = pred[f"pool_{res['profile']['pool_rows'][0]}"]
-        for key in ("predict_proba_samples_s", "bald_query_s", "gflops_per_s"):
+        for key in ("predict_proba_samples_s", "bald_query_s", "gflops_per_s",
+                    "fraction_of_adjacent_matmul"):
             assert _positive(query[key])
+        assert _positive(pred["predict_proba"]["fraction_of_adjacent_matmul"])
         assert (name == res["profile"]["batchbald_model"]) == _positive(query.get("batch_bald_s"))
     # SSLAPD's weight-mean batch norm adds matmuls; SSLPE's batch norm does not
     assert (res["training"]["SSLAPD"]["bn"]["flops_per_step"]["exact"]
@@ -60,6 +67,10 @@ def test_tiny_run_writes_results(tmp_path):
     with open(tmp_path / "speed.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert rows and all(float(r["seconds"]) > 0 for r in rows)
+    assert any(r["fraction_of_adjacent_matmul"] for r in rows)
+    # the report renders the new columns (and old results without them)
+    table = speed.render_markdown(res)
+    assert "share of adjacent matmul rate" in table and "% (of " in table
     assert (tmp_path / "speed.png").stat().st_size > 0
 
 
