@@ -10,6 +10,10 @@ file ``benchmarks/configs/moons/<model>.json`` under ``by_noise``, which ``bench
 then uses for that noise level.  Parameters not in the grid keep the config's values.
 
 Run: ``python -m benchmarks.moons_search [--noise 0.2] [--seeds 2] [--update-configs]``.
+A second stage around a first choice searches a sub-grid with more seeds, e.g.
+``--models SSLPE --grid '{"SSLPE": {"lr": [0.002], "weight_decay": [0, 1e-4]}}' --seeds 10
+--resume``: parameters missing from a point take the reference config's (or the model's
+default) values, as in the main grid, so a first-stage fit of the same settings is reused.
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ GRID = {
 EPOCH_COST = {"SSLPE": 1.2, "SSLAPD": 1.4, "M2": 1.6, "SDGM": 1.4, "DNN": 0.01}
 
 
-def grid_points(model: str) -> list[dict]:
-    grid = GRID[model]
+def grid_points(model: str, grid: dict | None = None) -> list[dict]:
+    grid = GRID[model] if grid is None else grid
     return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
 
 
@@ -125,13 +129,17 @@ def main(argv=None) -> None:
                         help="write each best grid point into benchmarks/configs/moons/")
     parser.add_argument("--resume", action="store_true",
                         help="keep the rows of an earlier run in --out and skip their fits")
+    parser.add_argument("--grid", type=json.loads, default={},
+                        help="JSON {model: {parameter: [values]}} replacing GRID for those models "
+                             "(a second-stage sub-grid)")
     parser.add_argument("--out", default="benchmarks/results/moons_search")
     args = parser.parse_args(argv)
     for model in args.models:
         if model not in GRID:
             raise ValueError(f"no search grid for {model!r}; known: {sorted(GRID)}")
+    grids = {m: args.grid.get(m, GRID[m]) for m in args.models}
     jobs = [dict(model=m, noise=nz, point=p, seed=10 + s) for nz in args.noise
-            for m in args.models for p in grid_points(m) for s in range(args.seeds)]
+            for m in args.models for p in grid_points(m, grids[m]) for s in range(args.seeds)]
     # longest fits first, so the pool drains evenly
     jobs.sort(key=lambda j: -EPOCH_COST.get(j["model"], 1.0) * effective_point(
         j["model"], j["point"], ["max_epochs"])["max_epochs"])
@@ -140,7 +148,8 @@ def main(argv=None) -> None:
     out = Path(args.out)
     if args.resume and (out / "moons_search.json").is_file():
         def key(r):
-            point = effective_point(r["model"], r["point"], GRID[r["model"]])
+            grid = grids.get(r["model"], GRID[r["model"]])
+            point = effective_point(r["model"], r["point"], grid)
             return (r["model"], r["noise"], json.dumps(point, sort_keys=True), r["seed"],
                     r["n_samples"], r["epochs_scale"])
 
@@ -157,7 +166,7 @@ def main(argv=None) -> None:
 
     def save(rows: list[dict]) -> None:
         write_results(out, "moons_search", {"machine": machine_info(), "args": vars(args),
-                                            "grid": {m: GRID[m] for m in args.models},
+                                            "grid": grids,
                                             "summary": summarise(rows), "rows": rows})
 
     if rows:
