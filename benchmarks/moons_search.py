@@ -149,7 +149,9 @@ def main(argv=None) -> None:
     if args.resume and (out / "moons_search.json").is_file():
         def key(r):
             grid = grids.get(r["model"], GRID[r["model"]])
-            point = effective_point(r["model"], r["point"], grid)
+            point = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                     for k, v in effective_point(r["model"], r["point"], grid).items()}
+            # (numbers as floats: a 0 typed on the command line is the default 0.0)
             return (r["model"], r["noise"], json.dumps(point, sort_keys=True), r["seed"],
                     r["n_samples"], r["epochs_scale"])
 

@@ -188,3 +188,15 @@ def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
     again = json.loads((tmp_path / "out" / "moons_search.json").read_text())
     assert [r["seconds"] for r in again["rows"]] == [r["seconds"] for r in res["rows"]]
     assert all(r["point"]["batch_norm"] is True for r in again["rows"])
+    # a second stage: a sub-grid with more seeds reuses the first stage's fit of its setting
+    # (weight_decay 0 typed as an int is the default 0.0)
+    sub = {"SSLPE": {"max_epochs": [2], "lr": [1e-3], "weight_decay": [0, 1e-4]}}
+    moons_search.main(["--models", "SSLPE", "--seeds", "2", "--n-samples", "200", "--n-jobs",
+                       "1", "--resume", "--grid", json.dumps(sub), "--out", str(tmp_path / "out")])
+    stage2 = json.loads((tmp_path / "out" / "moons_search.json").read_text())
+    assert stage2["grid"] == sub
+    assert len(stage2["rows"]) == 2 + 3    # 1 + 1 fits kept, 3 new
+    assert {r["seconds"] for r in again["rows"]} <= {r["seconds"] for r in stage2["rows"]}
+    ranked = {json.dumps(r["point"], sort_keys=True): r["runs"]
+              for r in stage2["summary"][0]["ranking"]}
+    assert sorted(ranked.values()) == [1, 2, 2]  # max_epochs 1 (first stage), wd 0 and 1e-4
