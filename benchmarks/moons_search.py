@@ -97,6 +97,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                            "diverged": int(np.isnan(acc).sum()),
                            "val_accuracy_mean": float(acc.mean()),
                            "val_accuracy_std": float(acc.std()),
+                           "val_accuracy_min": float(acc.min()),
                            "val_log_lik_mean": float(ll.mean())})
         # a setting that diverged on any seed ranks last (its mean is NaN)
         ranked.sort(key=lambda r: (r["diverged"] > 0, -r["val_accuracy_mean"],
