@@ -389,8 +389,10 @@ def split_linear(x_part: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor], n_x
     if index is not None:
         lookup = w_other.T.index_select(0, index.reshape(-1))
         return x_part + lookup.reshape(*index.shape, -1)
-    if w_other.dim() == 2 and z.dim() == 2 and x_part.dim() == 2:
-        return torch.addmm(x_part, z, w_other.T)
+    if w_other.dim() == 2 and x_part.dim() == 2 and (z.dim() == 2 or z.shape[0] == 1):
+        # one weight set and one z per row (a single chain): a plain matmul, the fastest path
+        out = torch.addmm(x_part, z.reshape(-1, z.shape[-1]), w_other.T)
+        return out.reshape(*z.shape[:-1], -1)
     s = max(z.shape[0] if z.dim() == 3 else 1, w_other.shape[0] if w_other.dim() == 3 else 1)
     return torch.baddbmm(x_part, z.expand(s, *z.shape[-2:]),
                          w_other.expand(s, *w_other.shape[-2:]).transpose(1, 2))
