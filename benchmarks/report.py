@@ -340,8 +340,8 @@ def moons_search() -> str:
            "[0, 0.0001, 0.0003]}}'`, then the same for SSLPE's two best 100-epoch settings "
            "(`--grid '{\"SSLPE\": {\"max_epochs\": [100], \"batch_norm\": [true], \"lr\": "
            "[0.0007]}}'` and `[false]` / `[0.002]`), so the leading settings are compared on "
-           "the same ten seeds; and M2 at the reference code's 500 epochs: `... --models M2 --seeds 2 "
-           "--resume --grid '{\"M2\": {\"batch_norm\": [true], \"lr\": [0.001], "
+           "the same ten seeds; and M2 at the reference code's 500 epochs: `... --models M2 "
+           "--seeds 2 --resume --grid '{\"M2\": {\"batch_norm\": [true], \"lr\": [0.001], "
            "\"max_epochs\": [500]}}'`")
     if d is None:
         return head + _missing(cmd)
