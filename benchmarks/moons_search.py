@@ -11,9 +11,11 @@ then uses for that noise level.  Parameters not in the grid keep the config's va
 
 Run: ``python -m benchmarks.moons_search [--noise 0.2] [--seeds 2] [--update-configs]``.
 A second stage around a first choice searches a sub-grid with more seeds, e.g.
-``--models SSLPE --grid '{"SSLPE": {"lr": [0.002], "weight_decay": [0, 1e-4]}}' --seeds 10
---resume``: parameters missing from a point take the reference config's (or the model's
-default) values, as in the main grid, so a first-stage fit of the same settings is reused.
+``--models SSLPE --grid '{"SSLPE": {"max_epochs": [50], "batch_norm": [false], "lr": [0.002],
+"weight_decay": [0, 1e-4]}}' --seeds 10 --resume``: a sub-grid must name the first choice's
+values, since parameters missing from a point take the reference config's (or the model's
+default) values, as in the main grid; first-stage fits of the same settings are reused.  The
+results file's ``grid`` is the grid of the latest invocation.
 """
 
 from __future__ import annotations
