@@ -35,7 +35,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -103,6 +103,10 @@ class Profile:
     batchbald_model : str
         The model whose MC samples feed the BatchBALD query (its cost depends on the shape of
         the samples only, so one model suffices).
+    batchbald_max_pool : int or None
+        Largest pool a BatchBALD query is timed on (None: every pool).  BatchBALD runs in
+        NumPy on the host whatever the device, so a short GPU session may leave out the
+        60,000-row pool (``--batchbald-max-pool``).
     scale_models : tuple of str
         Models of the scaling grid.
     scale_batch, scale_classes, scale_gibbs, scale_draws, scale_rows : tuple of int
@@ -134,6 +138,7 @@ class Profile:
     pool_rows: tuple[int, ...] = (10_000, 60_000)
     batchbald_instances: int = 10
     batchbald_model: str = "SSLAPD"
+    batchbald_max_pool: int | None = None
     acquisition_models: tuple[str, ...] = ("SSLPE", "SSLAPD")
     scale_models: tuple[str, ...] = ("SSLPE", "SSLAPD")
     scale_batch: tuple[int, ...] = (25, 50, 100, 200, 400)
@@ -675,8 +680,10 @@ def measure_prediction(bench: Bench, prof: Profile, fitted: dict) -> dict:
         bench.log(f"  {best:.2f} s ({res['predict_proba']['gflops_per_s'] or 0:.1f} GFLOP/s)")
         if name in prof.acquisition_models:
             for pool in prof.pool_rows:
+                with_bb = name == prof.batchbald_model and (
+                    prof.batchbald_max_pool is None or pool <= prof.batchbald_max_pool)
                 res[f"pool_{pool}"] = acquisition_query(bench, prof, name, est, X[:pool],
-                                                        name == prof.batchbald_model)
+                                                        with_bb)
         out[name] = res
     return out
 
@@ -906,6 +913,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--no-baselines", action="store_true",
                         help="skip the baseline estimators")
+    parser.add_argument("--batchbald-max-pool", type=int, default=None,
+                        help="time BatchBALD only on pools up to this many rows (it runs in "
+                             "NumPy on the host; default: every pool)")
     return parser.parse_args(argv)
 
 
@@ -937,6 +947,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     """
     args = parse_args(argv)
     prof = PROFILES[args.profile]
+    if args.batchbald_max_pool is not None:
+        prof = replace(prof, batchbald_max_pool=args.batchbald_max_pool)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda given but torch.cuda.is_available() is False")
     out_dir = args.out or Path(__file__).resolve().parent / "results" / f"speed_{args.device}"
@@ -957,7 +969,15 @@ def _run(args: argparse.Namespace, prof: Profile, device: torch.device, out_dir:
         else load_baselines()
     if note:
         notes.append(note)
-    results: dict = {"meta": machine_info(device), "profile": asdict(prof), "notes": notes}
+    command = f"python -m benchmarks.speed --{prof.name} --threads {torch.get_num_threads()}"
+    if device.type != "cpu":
+        command += f" --device {device.type}"
+    if prof.batchbald_max_pool is not None:
+        command += f" --batchbald-max-pool {prof.batchbald_max_pool}"
+    if args.no_baselines:
+        command += " --no-baselines"
+    results: dict = {"meta": machine_info(device), "profile": asdict(prof), "notes": notes,
+                     "command": command}
     load = os.getloadavg()[0]
     if device.type == "cpu" and load > 0.5:
         notes.append(f"the machine was not idle at the start (1-min load average {load:.2f}); "
@@ -1032,8 +1052,10 @@ def render_markdown(results: dict) -> str:
         2048 x 2048 reference: then it is the stricter yardstick)."""
         return "" if g is None else f"{g / shapes:.0%}"
 
-    lines = [f"Command `python -m benchmarks.speed --{results['profile']['name']} "
-             f"--threads {meta['torch_threads']}` · {meta.get('cpu_model')} · device "
+    command = results.get("command") or (
+        f"python -m benchmarks.speed --{results['profile']['name']} "
+        f"--threads {meta['torch_threads']}")
+    lines = [f"Command `{command}` · {meta.get('cpu_model')} · device "
              f"{meta.get('device_name') or meta.get('device')} · torch {meta.get('torch')} · "
              f"{meta.get('date', '')}.  Matmul reference: **{ref:.0f} GFLOP/s** ({mm['reference']}"
              f"); median at the MNIST layer shapes "

@@ -21,6 +21,7 @@ def test_tiny_run_writes_results(tmp_path):
     assert {"meta", "profile", "notes", "matmul", "training", "prediction", "scaling",
             "summary"} <= res.keys()
     assert res["meta"]["torch_threads"] == 1
+    assert res["command"] == "python -m benchmarks.speed --tiny --threads 1"
     assert {"date", "platform", "cpu_model", "torch", "device", "device_name"} <= res["meta"].keys()
     assert _positive(res["matmul"]["reference_gflops_per_s"])
 
@@ -72,6 +73,17 @@ def test_tiny_run_writes_results(tmp_path):
     table = speed.render_markdown(res)
     assert "share of adjacent matmul rate" in table and "% (of " in table
     assert (tmp_path / "speed.png").stat().st_size > 0
+
+
+def test_batchbald_max_pool_leaves_larger_pools_out(tmp_path):
+    res = speed.main(["--tiny", "--out", str(tmp_path), "--threads", "1", "--no-baselines",
+                      "--batchbald-max-pool", "10"])
+    pool = res["profile"]["pool_rows"][0]
+    assert pool > 10 and res["profile"]["batchbald_max_pool"] == 10
+    query = res["prediction"]["SSLAPD"][f"pool_{pool}"]
+    assert _positive(query["bald_query_s"]) and "batch_bald_s" not in query
+    assert "--batchbald-max-pool 10" in res["command"] and "--no-baselines" in res["command"]
+    assert res["command"] in speed.render_markdown(res)
 
 
 def test_flop_formulas_match_counter():

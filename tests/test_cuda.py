@@ -1,0 +1,109 @@
+"""GPU tests: every estimator trains and predicts with ``device="cuda"``.
+
+Skipped where torch sees no CUDA device (CI has none); run on a GPU machine with
+``pytest tests/test_cuda.py``.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from skdgm import SSLAPDClassifier, SSLPEClassifier
+from skdgm.active import bald_sampling, batch_bald_sampling
+from skdgm.baselines import (
+    ADGMClassifier,
+    DNNClassifier,
+    M2Classifier,
+    SDGMClassifier,
+)
+from skdgm.datasets import make_ssl_moons
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+ALL = [SSLPEClassifier, SSLAPDClassifier, DNNClassifier, M2Classifier, SDGMClassifier,
+       ADGMClassifier]
+SMALL = dict(hidden_sizes=(16,), max_epochs=2, batch_size=64, random_state=0, device="cuda")
+
+
+@pytest.fixture(scope="module")
+def moons():
+    X, y, y_true = make_ssl_moons(n_samples=400, noise=0.1, random_state=0)
+    return X.astype(np.float32), y, y_true
+
+
+def _small(cls):
+    params = dict(SMALL)
+    if cls is not DNNClassifier:
+        params["n_latent"] = 2
+    return cls(**params)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_fits_and_predicts_on_cuda(cls, moons):
+    X, y, _ = moons
+    clf = _small(cls).fit(X, y)
+    params = list(clf.module_.parameters())
+    assert params and all(p.device.type == "cuda" for p in params)
+    proba = clf.predict_proba(X)
+    assert isinstance(proba, np.ndarray) and proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    assert set(np.unique(clf.predict(X))) <= {0, 1}
+
+
+def test_string_labels_on_cuda(moons):
+    X, y, _ = moons
+    y_str = np.array(["-1" if v < 0 else ("left" if v == 0 else "right") for v in y],
+                     dtype=object)
+    y_str[y < 0] = -1
+    clf = _small(SSLPEClassifier).fit(X, y_str)
+    assert list(clf.classes_) == ["left", "right"]
+    assert set(clf.predict(X)) <= {"left", "right"}
+
+
+@pytest.mark.parametrize("cls", [SSLPEClassifier, SSLAPDClassifier])
+def test_cuda_matches_itself_for_a_fixed_random_state(cls, moons):
+    X, y, _ = moons
+    a = _small(cls).fit(X, y).predict_proba(X)
+    b = _small(cls).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("cls", [SSLPEClassifier, SSLAPDClassifier])
+def test_cuda_and_cpu_fits_agree_in_what_they_learn(cls):
+    """Same settings on both devices: both learn moons from six labels (different random
+    streams, so the numbers differ; the accuracy must not)."""
+    X, y, _ = make_ssl_moons(2_000, noise=0.1, labels="fixed", random_state=0)
+    X_test, _, y_test = make_ssl_moons(2_000, noise=0.1, random_state=1)
+    scores = {dev: cls(random_state=0, device=dev, max_epochs=30).fit(X, y).score(X_test, y_test)
+              for dev in ("cpu", "cuda")}
+    assert scores["cuda"] >= 0.9, scores
+    assert abs(scores["cuda"] - scores["cpu"]) < 0.05, scores
+
+
+def test_training_step_makes_no_host_device_sync(moons):
+    """The objective, its backward pass and the optimiser step run without a host/device
+    synchronisation (skorch's own ``loss.item()`` per batch is outside this step)."""
+    X, y, _ = moons
+    for cls in (SSLPEClassifier, SSLAPDClassifier):
+        clf = _small(cls).fit(X, y)
+        net = clf.net_
+        X_checked, y_enc = clf._validate_X_y(X, y)
+        batch = next(iter(net.get_iterator(net.get_dataset(X_checked, y_enc), training=True)))
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            net.optimizer_.zero_grad()
+            step = net.train_step_single(batch)
+            net.optimizer_.step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        assert torch.isfinite(step["loss"]).item()
+
+
+@pytest.mark.parametrize("strategy", [bald_sampling, batch_bald_sampling])
+def test_acquisition_on_a_cuda_model(strategy, moons):
+    X, y, _ = moons
+    clf = _small(SSLAPDClassifier).fit(X, y)
+    idx, scores = strategy(clf, X[:200], n_instances=3)
+    assert len(np.unique(idx)) == 3 and np.all(idx < 200)
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
