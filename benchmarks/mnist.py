@@ -67,6 +67,26 @@ PROFILES = {
 }
 
 
+def command_line(args: dict) -> str:
+    """The ``python -m benchmarks.mnist`` command of a run, from its recorded arguments
+    (options equal to the profile's or the parser's defaults are left out)."""
+    prof = PROFILES[args["profile"]]
+    parts = ["python -m benchmarks.mnist", f"--{args['profile']}"]
+    for key in ("models", "labels", "splits", "epochs"):
+        if args.get(key) is not None and args[key] != prof[key]:
+            val = args[key]
+            parts.append(f"--{key} " + (" ".join(map(str, val)) if isinstance(val, list)
+                                        else str(val)))
+    defaults = {"device": "cpu", "n_jobs": 2, "data": None, "download": False, "n_train": None,
+                "n_test": None}
+    for key, default in defaults.items():
+        val = args.get(key, default)
+        if val != default:
+            flag = "--" + key.replace("_", "-")
+            parts.append(flag if val is True else f"{flag} {val}")
+    return " ".join(parts)
+
+
 def fit_one(model: str, labels_per_class: int, split: int, epochs: int | None, data: str | None,
             download: bool, device: str, n_train: int | None, n_test: int | None) -> dict:
     cls, params = load_config("mnist", model)
@@ -100,7 +120,8 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options, with the profile's values where an option is not given."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     profile = parser.add_mutually_exclusive_group()
     profile.add_argument("--quick", dest="profile", action="store_const", const="quick")
@@ -122,6 +143,11 @@ def main(argv=None) -> None:
     for key in ("models", "labels", "splits", "epochs"):
         if getattr(args, key) is None:
             setattr(args, key, prof[key])
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     load_mnist(args.data, download=args.download)  # fail early, with the loader's message
     order = {"M2": 0, "SSLAPD": 0, "SSLPE": 0, "DNN": 1}
     jobs = sorted((dict(model=m, labels_per_class=k, split=s) for k in args.labels
@@ -137,7 +163,8 @@ def main(argv=None) -> None:
                    f"{r['accuracy']:.4f} log-lik {r['log_likelihood']:.4f} "
                    f"({r['seconds']:.0f} s)"),
         lambda rows: write_results(Path(args.out), "mnist", {
-            "machine": machine_info(), "args": vars(args), "config": read_configs("mnist"),
+            "machine": machine_info(), "args": vars(args), "command": command_line(vars(args)),
+            "config": read_configs("mnist"),
             "summary": summarise(rows), "rows": rows,
             "wall_seconds": time.perf_counter() - start}))
     for s in summarise(rows):

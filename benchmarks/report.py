@@ -225,9 +225,42 @@ def speed() -> str:
               "speed_cpu_before": "### CPU, before the prediction chunks shrank with the number "
                                   "of draws and the weight-mean batch norm became one fused "
                                   "pass (commit d4e3435): the 'before' of that change\n\n"}
-    return head + spread + "\n".join(titles.get(p.parent.name, f"### `{p.parent.name}`\n\n")
-                                      + render_markdown(json.loads(p.read_text()))
-                                      for p in found) + "\n"
+    parts = []
+    for p in found:
+        res = json.loads(p.read_text())
+        if p.parent.name == "speed_cuda":
+            title = f"### GPU: {res['meta'].get('device_name')}\n\n" + _speed_gpu_note(res)
+        else:
+            title = titles.get(p.parent.name, f"### `{p.parent.name}`\n\n")
+        parts.append(title + render_markdown(res))
+    return head + spread + "\n".join(parts) + "\n"
+
+
+def _speed_gpu_note(res: dict) -> str:
+    """What the GPU numbers mean, from the run itself, and the CUDA tests run beside them."""
+    tr, mm = res["training"], res["matmul"]
+    steps = [tr[m]["no_bn"] for m in ("SSLPE", "SSLAPD")]
+    shares = [st["skdgm_rate"]["fraction_of_matmul"] for st in steps]
+    pools = res["prediction"]["SSLAPD"]
+    bb = [v for v in pools.values() if isinstance(v, dict) and "batch_bald_s" in v]
+    note = (f"On the GPU these networks are far too small to load it: a training step takes "
+            f"{1e3 * steps[0]['skdgm']['step_s']:.1f} ms (SSLPE) and "
+            f"{1e3 * steps[1]['skdgm']['step_s']:.1f} ms (SSLAPD) against "
+            f"{1e3 * steps[0]['plain']['step_s']:.1f} / {1e3 * steps[1]['plain']['step_s']:.1f}"
+            f" ms for the plain-PyTorch loop, i.e. {shares[0]:.0%} / {shares[1]:.0%} of the "
+            f"{mm['reference_gflops_per_s']:.0f} GFLOP/s fp32 matmul rate: the time goes to "
+            "kernel launches and Python, so the matmul-share targets (set for the CPU) do not "
+            "apply here, and the skdgm / plain ratio measures per-step host overhead.")
+    if bb:
+        note += (f"  BatchBALD runs in NumPy on the host whatever the device: its query over "
+                 f"{bb[0]['pool_rows']:,} rows took {bb[0]['batch_bald_s']:.0f} s of this run "
+                 "(the 60,000-row pool was left out with `--batchbald-max-pool`).")
+    tests = sorted((RESULTS / "cuda_tests").glob("*.txt"))
+    if tests:
+        last = tests[-1].read_text().strip().splitlines()[-1].strip("= ")
+        note += (f"  `pytest tests/test_cuda.py` on the same kind of machine: {last} "
+                 f"(`{tests[-1].relative_to(RESULTS.parent)}`).")
+    return note + "\n\n"
 
 
 def _speed_spread(paths: list[Path]) -> str:
@@ -268,6 +301,8 @@ def _speed_spread(paths: list[Path]) -> str:
 
 
 def mnist() -> str:
+    from benchmarks.mnist import command_line
+
     head = "## MNIST, thesis Tables 5.3/5.4\n\n"
     files = sorted(RESULTS.glob("mnist*/mnist.json"))
     if not files:
@@ -286,13 +321,16 @@ def mnist() -> str:
              "thesis's statement.  The quick profile trains 8 epochs where the thesis "
              "trained 100-150, so it is expected to fall short; its run of 2026-11-25 shared the "
              "two cores with the batch-norm benchmark and the moons search (the per-fit times "
-             "below include that contention).\n"]
+             "below include that contention).  The GPU runs (`--device cuda`, an H200 lent for "
+             "15 minutes on 2026-11-26) train 32 epochs (the first run's choice, the most that "
+             "fitted the lease by that run's own measured seconds per epoch, made before any "
+             "accuracy was seen; the second run took the same), on one split, the fits in "
+             "parallel on the one GPU; the data file was a copy of `../shared/data/mnist.npz` "
+             "carried to that machine.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
-        cmd = (f"python -m benchmarks.mnist --{a['profile']}" +
-               (f" --device {a['device']}" if a["device"] != "cpu" else "") +
-               (f" --data {a['data']}" if a.get("data") else ""))
+        cmd = d.get("command") or command_line(a)
         seconds = {(r["labels_per_class"], r["model"]): [] for r in d["rows"]}
         for r in d["rows"]:
             seconds[(r["labels_per_class"], r["model"])].append(r["seconds"])
@@ -421,7 +459,8 @@ def main() -> None:
           "`benchmarks/results/`; each section names the command that produced its file, the "
           "machine and the date.  Machines: the 2-core CPU development machine, and a lent "
           "machine with an NVIDIA H100 and 16 CPU cores (used for its GPU and, for the "
-          "many-fit accuracy tables, for its CPU cores).  Results carry their dates: the "
+          "many-fit accuracy tables, for its CPU cores), and on 2026-11-26 one with an NVIDIA "
+          "H200 (GPU speed, MNIST on the GPU, the CUDA tests).  Results carry their dates: the "
           "evaluation-time batch-norm folding (2026-11-25 ~16:00 UTC) and the once-per-row "
           "first-layer x-part (~16:25 UTC) changed speed, not the mathematics, so earlier "
           "accuracy results stand; timings before them are of the slower code.\n")

@@ -73,7 +73,7 @@ class SSLPEClassifier(GenerativeMixin, BaseDGMClassifier):
         starting afresh.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, minibatches and prediction; an int makes results reproducible
-        on CPU.
+        on CPU (on CUDA up to the summation order of GPU kernels; see the user guide).
 
     Attributes
     ----------

@@ -69,6 +69,11 @@ def test_mnist_tiny(tmp_path):
     assert {r["model"] for r in res["rows"]} == {"DNN", "SSLAPD"}
     assert all(0 <= r["accuracy"] <= 1 and r["log_likelihood"] < 0 for r in res["rows"])
     assert next(r for r in res["rows"] if r["model"] == "SSLAPD")["epochs"] == 1
+    # the recorded command reproduces the run's options
+    assert res["command"] == (f"python -m benchmarks.mnist --quick --models DNN SSLAPD "
+                              f"--labels 2 --epochs 1 --n-jobs 1 --data {data}")
+    assert vars(mnist.parse_args(res["command"].split()[3:])) == {
+        **res["args"], "out": "benchmarks/results/mnist"}
 
 
 def test_mnist_reports_missing_data(tmp_path):
