@@ -22,6 +22,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array, column_or_1d
@@ -175,11 +176,12 @@ def bald_sampling(classifier, X_pool: ArrayLike, n_instances: int = 1, *,
 
 def batch_bald_sampling(classifier, X_pool: ArrayLike, n_instances: int = 1, *,
                         n_draws: int | None = None, n_configurations: int = 10000,
-                        random_state=None) -> tuple[np.ndarray, np.ndarray]:
+                        random_state=None, device=None) -> tuple[np.ndarray, np.ndarray]:
     """Query a batch by greedy BatchBALD (Kirsch, van Amersfoort & Gal, 2019).
 
     See :func:`skdgm.acquisition.batch_bald`.  With ``n_instances=1`` it equals
-    :func:`bald_sampling`.
+    :func:`bald_sampling`.  The joint entropies are computed on the estimator's ``device``
+    (a GPU-fitted model's query runs on the GPU) unless ``device`` is given.
 
     Parameters
     ----------
@@ -195,6 +197,9 @@ def batch_bald_sampling(classifier, X_pool: ArrayLike, n_instances: int = 1, *,
         Label configurations enumerated exactly, or sampled beyond that.
     random_state : int, RandomState, Generator or None, default=None
         Seed of the configuration sampling (unused while enumeration is exact).
+    device : str, torch.device or None, default=None
+        Torch device of the computation; None uses the estimator's ``device`` attribute
+        when it is a str or torch.device, else the CPU.
 
     Returns
     -------
@@ -204,8 +209,12 @@ def batch_bald_sampling(classifier, X_pool: ArrayLike, n_instances: int = 1, *,
         ``scores[k]`` is the joint mutual information of the first ``k + 1`` points.
     """
     probs = _mc_probs(classifier, X_pool, n_draws, need_draws=True)
+    if device is None:
+        device = getattr(_estimator_of(classifier), "device", None)
+        if not isinstance(device, (str, torch.device)):
+            device = None
     return batch_bald(probs, n_instances, n_configurations=n_configurations,
-                      random_state=random_state)
+                      random_state=random_state, device=device)
 
 
 def random_sampling(classifier, X_pool: ArrayLike, n_instances: int = 1, *,

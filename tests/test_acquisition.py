@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -357,3 +358,104 @@ def test_batch_bald_large_pool_is_fast_and_exact_first_steps():
     assert len(set(idx.tolist())) == 5
     assert idx[0] == int(np.argmax(bald(probs)))
     assert np.all(np.isfinite(scores))
+
+
+# ------------------------------------------------------- torch joint entropies vs loops
+
+
+def _slow_joint_entropies(p_joint, p_flat, n_classes, weights):
+    """Reference: explicit loops over candidates, configurations and classes."""
+    n_draws, n_configs = p_joint.shape
+    n_cand = p_flat.shape[1] // n_classes
+    out = np.zeros(n_cand)
+    for n in range(n_cand):
+        for c in range(n_configs):
+            for k in range(n_classes):
+                joint = sum(p_joint[d, c] * p_flat[d, n * n_classes + k]
+                            for d in range(n_draws)) / n_draws
+                term = joint * math.log(joint) if joint > 0 else 0.0
+                out[n] -= term if weights is None else term / (weights[c] * n_configs)
+    return out
+
+
+def _small_pool_with_zeros():
+    rng = np.random.default_rng(5)
+    probs = rng.dirichlet(np.ones(3), size=(4, 6))
+    probs[:, 1] = np.eye(3)[[0, 0, 2, 2]]  # one-hot: joint probabilities of exactly 0
+    probs[:, 4] = probs[:, 2]  # a duplicate candidate
+    return probs
+
+
+def test_joint_entropies_exact_match_loops():
+    probs = _small_pool_with_zeros()
+    n_draws, _, n_classes = probs.shape
+    p_flat = probs.reshape(n_draws, -1)
+    p_joint = (probs[:, 0, :, None] * probs[:, 1, None, :]).reshape(n_draws, -1)
+    assert np.any(p_joint == 0)
+    expected = _slow_joint_entropies(p_joint, p_flat, n_classes, None)
+    np.testing.assert_allclose(_joint_entropies(p_joint, p_flat, n_classes, None), expected,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_joint_entropies_mc_match_loops():
+    probs = _small_pool_with_zeros()
+    n_draws, _, n_classes = probs.shape
+    p_flat = probs.reshape(n_draws, -1)
+    # 60 samples of 27 configurations: repeated configurations are certain.
+    samples = _sample_joint(probs, [0, 1, 3], 60, np.random.default_rng(0))
+    assert np.unique(samples, axis=1).shape[1] < 60
+    weights = np.maximum(samples.mean(axis=0), np.finfo(np.float64).tiny)
+    expected = _slow_joint_entropies(samples, p_flat, n_classes, weights)
+    np.testing.assert_allclose(_joint_entropies(samples, p_flat, n_classes, weights),
+                               expected, rtol=1e-12, atol=1e-12)
+
+
+def _slow_batch_bald(probs, n_instances, n_configurations, rng):
+    """Greedy BatchBALD written out with the loop entropies and the same configuration
+    sampling (so the same random state must give the same picks)."""
+    n_draws, n_samples, n_classes = probs.shape
+    p_flat = probs.reshape(n_draws, -1)
+    cond_ent = _entropy(probs).mean(axis=0)
+    mi = bald(probs)
+    selected, scores = [int(np.argmax(mi))], [mi.max()]
+    for _ in range(1, n_instances):
+        if n_classes ** len(selected) <= n_configurations:
+            p_joint = np.ones((n_draws, 1))
+            for i in selected:
+                p_joint = (p_joint[:, :, None] * probs[:, i, None, :]).reshape(n_draws, -1)
+            h = _slow_joint_entropies(p_joint, p_flat, n_classes, None)
+        else:
+            samples = _sample_joint(probs, selected, n_configurations, rng)
+            weights = np.maximum(samples.mean(axis=0), np.finfo(np.float64).tiny)
+            h = _slow_joint_entropies(samples, p_flat, n_classes, weights)
+        gain = h - cond_ent[selected].sum() - cond_ent
+        gain[selected] = -np.inf
+        selected.append(int(np.argmax(gain)))
+        scores.append(gain[selected[-1]])
+    return selected, scores
+
+
+@pytest.mark.parametrize("n_configurations", [10000, 9, 2])  # exact; exact then MC; MC
+def test_batch_bald_matches_loop_reference(n_configurations):
+    probs = np.random.default_rng(7).dirichlet(np.full(3, 0.7), size=(5, 7))
+    idx, scores = batch_bald(probs, 5, n_configurations=n_configurations, random_state=3)
+    ref_idx, ref_scores = _slow_batch_bald(probs, 5, n_configurations,
+                                           np.random.RandomState(3))
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_allclose(scores, ref_scores, rtol=1e-10, atol=1e-12)
+
+
+def test_batch_bald_device_cpu_equals_default():
+    probs = np.random.default_rng(8).dirichlet(np.ones(4), size=(6, 40))
+    default = batch_bald(probs, 6, n_configurations=20, random_state=0)
+    for device in ("cpu", torch.device("cpu")):
+        idx, scores = batch_bald(probs, 6, n_configurations=20, random_state=0, device=device)
+        np.testing.assert_array_equal(idx, default[0])
+        np.testing.assert_array_equal(scores, default[1])
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", 0, torch.device("meta")]
+                         + ([] if torch.cuda.is_available() else ["cuda"]))
+def test_batch_bald_invalid_device(device):
+    with pytest.raises(ValueError, match="device"):
+        batch_bald(POOL_AAB, 2, device=device)

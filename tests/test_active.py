@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from skdgm import SSLAPDClassifier, SSLPEClassifier
+from skdgm.acquisition import batch_bald
 from skdgm.active import (
     SemiSupervisedActiveLearner,
     bald_sampling,
@@ -104,6 +105,35 @@ def test_batch_bald_picks_no_duplicates():
     assert len(set(idx.tolist())) == 3
     assert idx[1] == 2
     assert np.all(np.diff(scores) >= -1e-12)  # joint information never decreases
+
+
+def test_batch_bald_sampling_runs_on_the_estimators_device(monkeypatch, fitted, moons):
+    # The estimator's device reaches batch_bald, also through a modAL learner; an explicit
+    # device wins; a device attribute that is not a str / torch.device is ignored.
+    import skdgm.active as active
+
+    seen = []
+
+    def spy(probs, n_instances, **kwargs):
+        seen.append(kwargs["device"])
+        return batch_bald(probs, n_instances, **kwargs)
+
+    monkeypatch.setattr(active, "batch_bald", spy)
+    X_pool = moons[0][:30]
+    probs = np.random.default_rng(0).dirichlet(np.ones(2), size=(4, 3))
+    gpu_like = FakeSampler(probs)
+    gpu_like.device = torch.device("cpu")
+    odd = FakeSampler(probs)
+    odd.device = 0
+    batch_bald_sampling(fitted, X_pool, n_instances=2)
+    learner = modal_models.ActiveLearner(estimator=fitted)  # no training data: no refit
+    batch_bald_sampling(learner, X_pool, n_instances=2)
+    batch_bald_sampling(gpu_like, X_pool[:3], n_instances=2)
+    batch_bald_sampling(odd, X_pool[:3], n_instances=2)
+    batch_bald_sampling(FakeSampler(probs), X_pool[:3], n_instances=2)
+    batch_bald_sampling(fitted, X_pool, n_instances=2, device=torch.device("cpu"))
+    assert seen == [fitted.device, fitted.device, torch.device("cpu"), None, None,
+                    torch.device("cpu")]
 
 
 def test_random_sampling_seeded_and_needs_no_model():

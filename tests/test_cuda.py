@@ -139,3 +139,28 @@ def test_acquisition_on_a_cuda_model(strategy, moons):
     idx, scores = strategy(clf, X[:200], n_instances=3)
     assert len(np.unique(idx)) == 3 and np.all(idx < 200)
     assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
+@pytest.mark.parametrize("n_configurations", [10000, 30])  # exact, then Monte-Carlo
+def test_batch_bald_on_cuda_equals_cpu(n_configurations):
+    from skdgm.acquisition import batch_bald
+
+    probs = np.random.default_rng(0).dirichlet(np.full(5, 0.5), size=(8, 500))
+    cpu = batch_bald(probs, 6, n_configurations=n_configurations, random_state=0)
+    gpu = batch_bald(probs, 6, n_configurations=n_configurations, random_state=0,
+                     device="cuda")
+    np.testing.assert_array_equal(gpu[0], cpu[0])
+    np.testing.assert_allclose(gpu[1], cpu[1], rtol=1e-10, atol=1e-12)
+
+
+def test_batch_bald_sampling_runs_on_the_models_device(monkeypatch, moons):
+    import skdgm.active as active
+
+    seen = []
+    real = active.batch_bald
+    monkeypatch.setattr(active, "batch_bald",
+                        lambda *a, **kw: seen.append(kw["device"]) or real(*a, **kw))
+    X, y, _ = moons
+    clf = _small(SSLAPDClassifier).fit(X, y)
+    batch_bald_sampling(clf, X[:200], n_instances=3)
+    assert seen == ["cuda"]
