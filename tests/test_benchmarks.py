@@ -205,3 +205,18 @@ def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
     ranked = {json.dumps(r["point"], sort_keys=True): r["runs"]
               for r in stage2["summary"][0]["ranking"]}
     assert sorted(ranked.values()) == [1, 2, 2]  # max_epochs 1 (first stage), wd 0 and 1e-4
+
+
+def test_batch_bald_speed_tiny(tmp_path):
+    """The BatchBALD timing script end to end, with a 'before' file to compare against."""
+    from benchmarks import batch_bald_speed
+
+    args = ["--pools", "40", "--draws", "3", "--classes", "3", "--n-instances", "4",
+            "--devices", "cpu", "--out", str(tmp_path)]
+    batch_bald_speed.main(args + ["--name", "batch_bald_speed_before"])
+    batch_bald_speed.main(args)
+    (row,) = json.loads((tmp_path / "batch_bald_speed.json").read_text())["rows"]
+    assert row["device"] == "cpu" and row["seconds"] > 0 and len(row["indices"]) == 4
+    # same code, same data and seed: the comparison with the 'before' run finds them equal
+    assert row["same_indices_as_before"] and row["max_abs_score_diff_vs_before"] == 0.0
+    assert row["speedup"] > 0
