@@ -134,6 +134,42 @@ def _moons_headline(files: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _moons_random_headline(files: list[Path]) -> str:
+    """One row per (noise, model) with six random labels: the newest run of it, and whether
+    it ran with the config files' current settings."""
+    from benchmarks._common import read_configs
+
+    def effective(cfg: dict | None, noise: float) -> dict | None:
+        if not cfg:
+            return None
+        return {**cfg["params"], **cfg.get("by_noise", {}).get(f"{noise:g}", {})}
+
+    current = read_configs("moons")
+    newest: dict[tuple, tuple] = {}
+    for path in files:
+        d = json.loads(path.read_text())
+        for s in d["summary"]:
+            key = (s["noise"], s["model"])
+            if s["labels"] == "random" and (key not in newest
+                                            or d["machine"]["date"] > newest[key][0]):
+                same = (effective(d.get("config", {}).get(s["model"]), s["noise"])
+                        == effective(current.get(s["model"]), s["noise"]))
+                newest[key] = (d["machine"]["date"], s, path.parent.name, same)
+    if not newest:
+        return ""
+    lines = ["### Six random labels: the newest run of each model\n",
+             "No paper reports this variant.  *Current settings*: whether the run used the "
+             "settings the config files give that model at that noise level today.\n",
+             "| noise | model | draws | accuracy | min–max | log p(y\\|x) | current settings | "
+             "run |", "|---|---|---|---|---|---|---|---|"]
+    for (noise, model), (_, s, run, same) in sorted(newest.items()):
+        lines.append(
+            f"| {noise} | {model} | {s['runs']} | {s['accuracy_mean']:.2f} "
+            f"({s['accuracy_std']:.2f}) | {s['accuracy_min']:.2f}–{s['accuracy_max']:.2f} | "
+            f"{s['log_lik_mean']:.3f} | {'yes' if same else 'no'} | `{run}` |")
+    return "\n".join(lines) + "\n"
+
+
 def moons() -> str:
     head = "## Moons, thesis Tables 5.1/5.2\n\n"
     files = sorted(RESULTS.glob("moons*/moons.json"))
@@ -149,7 +185,7 @@ def moons() -> str:
              "mean (std) over runs; log p(y|x) in nats per test row.  A run whose command "
              "line names no per-noise settings used the reference (noise-0.1) settings at "
              "every noise level.\n", _bayes_line(), _moons_headline(files),
-             "### Every run\n"]
+             _moons_random_headline(files), "### Every run\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
