@@ -329,7 +329,8 @@ def _speed_gpu_note(res: dict) -> str:
     if tests:
         last = tests[-1].read_text().strip().splitlines()[-1].strip("= ")
         note += (f"  `pytest tests/test_cuda.py` on the same kind of machine: {last} "
-                 f"(`{tests[-1].relative_to(RESULTS.parent)}`).")
+                 f"(`{tests[-1].relative_to(RESULTS.parent)}`; the file as it was then: "
+                 "tests added to it since have not run on a GPU).")
     return note + "\n\n"
 
 
