@@ -108,23 +108,31 @@ def _bayes_line() -> str:
             + "; ".join(parts) + ".\n")
 
 
-def _moons_headline(files: list[Path]) -> str:
-    """One row per (noise, model) with six fixed labels: the newest run of it, beside the
-    thesis."""
+def _newest_moons_runs(files: list[Path], labels: str) -> dict[tuple, tuple]:
+    """``{(noise, model): (summary row, run name, that run's config of the model)}`` for the
+    newest run of each (noise, model) with ``labels`` ("fixed" or "random")."""
     newest: dict[tuple, tuple] = {}
     for path in files:
         d = json.loads(path.read_text())
         for s in d["summary"]:
             key = (s["noise"], s["model"])
-            if s["labels"] == "fixed" and (key not in newest
-                                           or d["machine"]["date"] > newest[key][0]):
-                newest[key] = (d["machine"]["date"], s, path.parent.name)
+            if s["labels"] == labels and (key not in newest
+                                          or d["machine"]["date"] > newest[key][0]):
+                newest[key] = (d["machine"]["date"], s, path.parent.name,
+                               d.get("config", {}).get(s["model"]))
+    return {key: val[1:] for key, val in newest.items()}
+
+
+def _moons_headline(files: list[Path]) -> str:
+    """One row per (noise, model) with six fixed labels: the newest run of it, beside the
+    thesis."""
+    newest = _newest_moons_runs(files, "fixed")
     lines = ["### Six fixed labels: the newest run of each model\n",
              "The settings of the newest run are the config files' current ones (searched where "
              "the file has `by_noise`); *vs thesis* is our accuracy minus the thesis's.\n",
              "| noise | model | accuracy | log p(y\\|x) | thesis accuracy | thesis log p(y\\|x) | "
              "vs thesis | run |", "|---|---|---|---|---|---|---|---|"]
-    for (noise, model), (_, s, run) in sorted(newest.items()):
+    for (noise, model), (s, run, _) in sorted(newest.items()):
         ta = s["thesis_accuracy"]
         lines.append(
             f"| {noise} | {model} | {s['accuracy_mean']:.2f} ({s['accuracy_std']:.2f}) | "
@@ -145,16 +153,7 @@ def _moons_random_headline(files: list[Path]) -> str:
         return {**cfg["params"], **cfg.get("by_noise", {}).get(f"{noise:g}", {})}
 
     current = read_configs("moons")
-    newest: dict[tuple, tuple] = {}
-    for path in files:
-        d = json.loads(path.read_text())
-        for s in d["summary"]:
-            key = (s["noise"], s["model"])
-            if s["labels"] == "random" and (key not in newest
-                                            or d["machine"]["date"] > newest[key][0]):
-                same = (effective(d.get("config", {}).get(s["model"]), s["noise"])
-                        == effective(current.get(s["model"]), s["noise"]))
-                newest[key] = (d["machine"]["date"], s, path.parent.name, same)
+    newest = _newest_moons_runs(files, "random")
     if not newest:
         return ""
     lines = ["### Six random labels: the newest run of each model\n",
@@ -162,7 +161,8 @@ def _moons_random_headline(files: list[Path]) -> str:
              "settings the config files give that model at that noise level today.\n",
              "| noise | model | draws | accuracy | min–max | log p(y\\|x) | current settings | "
              "run |", "|---|---|---|---|---|---|---|---|"]
-    for (noise, model), (_, s, run, same) in sorted(newest.items()):
+    for (noise, model), (s, run, cfg) in sorted(newest.items()):
+        same = effective(cfg, noise) == effective(current.get(model), noise)
         lines.append(
             f"| {noise} | {model} | {s['runs']} | {s['accuracy_mean']:.2f} "
             f"({s['accuracy_std']:.2f}) | {s['accuracy_min']:.2f}–{s['accuracy_max']:.2f} | "
