@@ -123,7 +123,13 @@ def load_config(benchmark: str, model: str, noise: float | None = None) -> tuple
     if not path.is_file():
         raise ValueError(f"no config for model {model!r}: {path} does not exist")
     spec = json.loads(path.read_text())
+    return getattr(skdgm, spec["class"]), effective_params(spec, noise)
+
+
+def effective_params(spec: dict, noise: float | None = None) -> dict:
+    """The parameters a config file ``spec`` sets at ``noise``: its ``params`` updated by its
+    ``by_noise`` entry for that noise level (none when ``noise`` is None)."""
     params = dict(spec["params"])
     if noise is not None:
         params.update(spec.get("by_noise", {}).get(f"{noise:g}", {}))
-    return getattr(skdgm, spec["class"]), params
+    return params

@@ -123,22 +123,41 @@ def _newest_moons_runs(files: list[Path], labels: str) -> dict[tuple, tuple]:
     return {key: val[1:] for key, val in newest.items()}
 
 
+def _same_settings(old: dict | None, new: dict | None, noise: float) -> bool:
+    """Whether two moons config specs give the same estimator parameters at ``noise``
+    (parameters left at the estimator's default count as that default)."""
+    import skdgm
+    from benchmarks._common import effective_params
+
+    if not old or not new or old["class"] != new["class"]:
+        return False
+    defaults = getattr(skdgm, new["class"])().get_params()
+    return ({**defaults, **effective_params(old, noise)}
+            == {**defaults, **effective_params(new, noise)})
+
+
 def _moons_headline(files: list[Path]) -> str:
     """One row per (noise, model) with six fixed labels: the newest run of it, beside the
     thesis."""
+    from benchmarks._common import read_configs
+
+    current = read_configs("moons")
     newest = _newest_moons_runs(files, "fixed")
     lines = ["### Six fixed labels: the newest run of each model\n",
-             "The settings of the newest run are the config files' current ones (searched where "
-             "the file has `by_noise`); *vs thesis* is our accuracy minus the thesis's.\n",
+             "*Current settings*: whether the run used the parameters the config files give "
+             "that model at that noise level today (searched where the file has `by_noise`); "
+             "*vs thesis* is our accuracy minus the thesis's.\n",
              "| noise | model | accuracy | log p(y\\|x) | thesis accuracy | thesis log p(y\\|x) | "
-             "vs thesis | run |", "|---|---|---|---|---|---|---|---|"]
-    for (noise, model), (s, run, _) in sorted(newest.items()):
+             "vs thesis | current settings | run |", "|---|---|---|---|---|---|---|---|---|"]
+    for (noise, model), (s, run, cfg) in sorted(newest.items()):
         ta = s["thesis_accuracy"]
+        same = _same_settings(cfg, current.get(model), noise)
         lines.append(
             f"| {noise} | {model} | {s['accuracy_mean']:.2f} ({s['accuracy_std']:.2f}) | "
             f"{s['log_lik_mean']:.3f} | {'–' if ta is None else ta} | "
             f"{'–' if s['thesis_log_lik'] is None else s['thesis_log_lik']} | "
-            f"{'–' if ta is None else format(s['accuracy_mean'] - ta, '+.2f')} | `{run}` |")
+            f"{'–' if ta is None else format(s['accuracy_mean'] - ta, '+.2f')} | "
+            f"{'yes' if same else 'no'} | `{run}` |")
     return "\n".join(lines) + "\n"
 
 
@@ -147,22 +166,16 @@ def _moons_random_headline(files: list[Path]) -> str:
     it ran with the config files' current settings."""
     from benchmarks._common import read_configs
 
-    def effective(cfg: dict | None, noise: float) -> dict | None:
-        if not cfg:
-            return None
-        return {**cfg["params"], **cfg.get("by_noise", {}).get(f"{noise:g}", {})}
-
     current = read_configs("moons")
     newest = _newest_moons_runs(files, "random")
     if not newest:
         return ""
     lines = ["### Six random labels: the newest run of each model\n",
-             "No paper reports this variant.  *Current settings*: whether the run used the "
-             "settings the config files give that model at that noise level today.\n",
+             "No paper reports this variant; *current settings* as above.\n",
              "| noise | model | draws | accuracy | min–max | log p(y\\|x) | current settings | "
              "run |", "|---|---|---|---|---|---|---|---|"]
     for (noise, model), (s, run, cfg) in sorted(newest.items()):
-        same = effective(cfg, noise) == effective(current.get(model), noise)
+        same = _same_settings(cfg, current.get(model), noise)
         lines.append(
             f"| {noise} | {model} | {s['runs']} | {s['accuracy_mean']:.2f} "
             f"({s['accuracy_std']:.2f}) | {s['accuracy_min']:.2f}–{s['accuracy_max']:.2f} | "

@@ -220,3 +220,19 @@ def test_batch_bald_speed_tiny(tmp_path):
     # same code, same data and seed: the comparison with the 'before' run finds them equal
     assert row["same_indices_as_before"] and row["max_abs_score_diff_vs_before"] == 0.0
     assert row["speedup"] > 0
+
+
+def test_same_settings_counts_defaults_and_the_noise_level():
+    from benchmarks.report import _same_settings
+
+    old = {"class": "SDGMClassifier", "params": {"lr": 0.003},
+           "by_noise": {"0.2": {"lr": 0.001}}}
+    explicit_default = {"class": "SDGMClassifier", "params": {"lr": 0.003},
+                        "by_noise": {"0.2": {"lr": 0.001, "weight_decay": 0.0}}}
+    other_lr = {"class": "SDGMClassifier", "params": {"lr": 0.003},
+                "by_noise": {"0.2": {"lr": 0.002}}}
+    assert _same_settings(old, explicit_default, 0.2)     # weight_decay 0 is the default
+    assert not _same_settings(old, other_lr, 0.2)
+    assert _same_settings(old, other_lr, 0.1)             # by_noise 0.2 does not apply at 0.1
+    assert not _same_settings(old, {**old, "class": "M2Classifier"}, 0.2)
+    assert not _same_settings(None, old, 0.2)
