@@ -114,6 +114,43 @@ def test_auxiliary_bounds_match_per_class_loop(data, fixed_noise, skip):
         _check_against_loop(terms, torch.stack(per_class), qy_logits, y_l)
 
 
+def test_auxiliary_mc_samples_average_per_row(data, fixed_noise):
+    """With every sample equal (fixed noise), the average over n_mc_samples tiled copies is
+    the one-sample bound of the same row: the copies are averaged row by row."""
+    x_l, y_l, x_u = data
+    m = _eval_module(AuxiliaryDGM(D, K, n_latent=2, n_auxiliary=3, hidden=(8,)))
+    with torch.no_grad():
+        expected = m.bounds(x_l, y_l, x_u, BETA)
+        m.n_mc_samples = 3
+        got = m.bounds(x_l, y_l, x_u, BETA)
+        empty = m.bounds(x_l[:0], y_l[:0], x_u, BETA)
+    for name in ("labeled", "unlabeled", "log_qy"):
+        torch.testing.assert_close(got[name], expected[name], msg=name)
+    assert empty["labeled"].shape == (0,) and empty["unlabeled"].shape == (N_U,)
+
+
+def test_auxiliary_mc_samples_keep_the_mean_and_divide_the_variance(data):
+    """With real sampling, averaging S samples leaves each row's expected bound unchanged and
+    divides its variance by about S (compared with independent one-sample estimates)."""
+    x_l, y_l, x_u = data
+    s, n_rep = 4, 4000
+    torch.manual_seed(0)
+    m = AuxiliaryDGM(D, K, n_latent=2, n_auxiliary=3, hidden=(8,), batch_norm=False).double()
+    with torch.no_grad():  # small weights: every log-variance near 0.1, so no heavy tails
+        for p in m.parameters():
+            p.mul_(0.1)
+    torch.manual_seed(2)
+    with torch.no_grad():
+        x, y = x_l.repeat(n_rep, 1), y_l.repeat(n_rep)
+        b1 = m.bounds(x, y, x[:0])["labeled"].reshape(n_rep, N_L)
+        m.n_mc_samples = s
+        bs = m.bounds(x, y, x[:0])["labeled"].reshape(n_rep, N_L)
+    se = torch.sqrt(b1.var(0) / n_rep + bs.var(0) / n_rep)
+    assert torch.all((b1.mean(0) - bs.mean(0)).abs() < 5 * se)
+    ratio = bs.var(0) / b1.var(0)
+    assert torch.all((ratio > 0.5 / s) & (ratio < 2.0 / s)), ratio  # 1 without averaging
+
+
 def test_m2_analytic_kl_matches_monte_carlo(data):
     """With real sampling, the mean labeled bound approaches E_q[log p(x,y,z) - log q(z|x,y)]."""
     x_l, y_l, _ = data
@@ -234,6 +271,10 @@ def test_parameters_follow_sklearn():
     X, y = np.zeros((4, 2)), np.array([0, 1, -1, -1])
     with pytest.raises(ValueError, match="n_auxiliary"):
         ADGMClassifier(n_auxiliary=0).fit(X, y)
+    with pytest.raises(ValueError, match="n_mc_samples"):
+        SDGMClassifier(n_mc_samples=0).fit(X, y)
+    sdgm = SDGMClassifier(n_mc_samples=3, max_epochs=1, random_state=0).fit(X, y)
+    assert sdgm.net_.module_.n_mc_samples == 3
     dnn = DNNClassifier(max_epochs=1).fit(X, y)
     assert not any(hasattr(dnn, m) for m in ("transform", "fit_transform", "sample"))
 
