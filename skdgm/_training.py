@@ -95,18 +95,20 @@ class DGMNet(NeuralNet):
     """skorch net training a :class:`~skdgm.nn.base.SemiSupervisedModule`.
 
     Parameters beyond :class:`skorch.NeuralNet`'s are the objective's weights (resolved by the
-    estimator): ``labeled_weight``, ``alpha``, ``n_train``, and ``labeled_batch_size``.  The KL
+    estimator): ``labeled_weight``, ``alpha``, ``n_train``, the number of latent samples per
+    row ``n_mc_samples``, and ``labeled_batch_size``.  The KL
     warm-up weight is read from ``kl_weight_`` (set by :class:`skdgm.callbacks.KLWarmup`).
     """
 
     def __init__(self, module, *args, labeled_batch_size: int = 100,
                  labeled_weight: float = 1.0, alpha: float = 0.0, n_train: int = 1,
-                 data_seed: int = 0, **kwargs) -> None:
+                 n_mc_samples: int = 1, data_seed: int = 0, **kwargs) -> None:
         super().__init__(module, *args, criterion=None, **kwargs)
         self.labeled_batch_size = labeled_batch_size
         self.labeled_weight = labeled_weight
         self.alpha = alpha
         self.n_train = n_train
+        self.n_mc_samples = n_mc_samples
         self.data_seed = data_seed
 
     def initialize_criterion(self):
@@ -139,7 +141,8 @@ class DGMNet(NeuralNet):
             x_l, x_u, y_l = X[idx_l.to(X.device)], X[idx_u.to(X.device)], y[idx_l]
         return self.module_.objective(
             x_l, y_l.to(X.device, non_blocking=True), x_u, kl_weight=self.kl_weight_,
-            labeled_weight=self.labeled_weight, alpha=self.alpha, n_train=self.n_train)
+            labeled_weight=self.labeled_weight, alpha=self.alpha, n_train=self.n_train,
+            n_mc_samples=self.n_mc_samples)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

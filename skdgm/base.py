@@ -63,6 +63,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         "labeled_weight": [StrOptions({"balanced", "proportional"}),
                            Interval(Real, 0, None, closed="left")],
         "alpha": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
         "n_gibbs": [Interval(Integral, 1, None, closed="left")],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "train_split": [callable, None],
@@ -76,9 +77,9 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, *, hidden_sizes=(128, 128), n_latent=5, likelihood="gaussian",
                  activation="relu", batch_norm=True, max_epochs=15, batch_size=100,
                  labeled_batch_size=None, lr=7e-4, lr_decay=1.0, weight_decay=0.0,
-                 kl_warmup=5, labeled_weight="balanced", alpha="auto", n_gibbs=10, n_draws=10,
-                 train_split=None, callbacks=None, device="cpu", verbose=0, warm_start=False,
-                 random_state=None):
+                 kl_warmup=5, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
+                 n_gibbs=10, n_draws=10, train_split=None, callbacks=None, device="cpu",
+                 verbose=0, warm_start=False, random_state=None):
         self.hidden_sizes = hidden_sizes
         self.n_latent = n_latent
         self.likelihood = likelihood
@@ -93,6 +94,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         self.kl_warmup = kl_warmup
         self.labeled_weight = labeled_weight
         self.alpha = alpha
+        self.n_mc_samples = n_mc_samples
         self.n_gibbs = n_gibbs
         self.n_draws = n_draws
         self.train_split = train_split
@@ -199,6 +201,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
             labeled_weight=lw,
             alpha=alpha,
             n_train=n_labeled + n_unlabeled,
+            n_mc_samples=self.n_mc_samples,
             data_seed=self.seed_ + 1,
             train_split=self.train_split,
             callbacks=callbacks,
@@ -239,6 +242,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
             lw, alpha = self._resolved_weights(n_labeled, n_unlabeled)
             self.net_.set_params(
                 labeled_weight=lw, alpha=alpha, n_train=len(y_enc),
+                n_mc_samples=self.n_mc_samples,
                 labeled_batch_size=self.labeled_batch_size or min(n_labeled, self.batch_size))
         else:
             self.seed_ = int(check_random_state(self.random_state).randint(0, 2**31 - 3))

@@ -75,6 +75,7 @@ class DNNClassifier(BaseDGMClassifier):
     kl_warmup = 0
     labeled_weight = 1.0
     alpha = 0.0
+    n_mc_samples = 1
     n_gibbs = 1
     n_draws = 1
     _parameter_constraints = {
@@ -143,7 +144,7 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
         Adam learning rate (the thesis's moons setting).
     kl_warmup : int, default=50
         Epochs of linear KL warm-up (the thesis's moons setting); 0 disables it.
-    batch_size, labeled_batch_size, lr_decay, weight_decay, labeled_weight, alpha
+    batch_size, labeled_batch_size, lr_decay, weight_decay, labeled_weight, alpha, n_mc_samples
         As :class:`skdgm.SSLPEClassifier` (same defaults).
     train_split, callbacks, device, verbose, warm_start, random_state
         As :class:`skdgm.SSLPEClassifier`.
@@ -177,8 +178,9 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
     def __init__(self, *, hidden_sizes=(128, 128), n_latent=5, likelihood="gaussian",
                  activation="relu", batch_norm=True, max_epochs=100, batch_size=100,
                  labeled_batch_size=None, lr=3e-3, lr_decay=1.0, weight_decay=0.0,
-                 kl_warmup=50, labeled_weight="balanced", alpha="auto", train_split=None,
-                 callbacks=None, device="cpu", verbose=0, warm_start=False, random_state=None):
+                 kl_warmup=50, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
+                 train_split=None, callbacks=None, device="cpu", verbose=0, warm_start=False,
+                 random_state=None):
         self.hidden_sizes = hidden_sizes
         self.n_latent = n_latent
         self.likelihood = likelihood
@@ -193,6 +195,7 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
         self.kl_warmup = kl_warmup
         self.labeled_weight = labeled_weight
         self.alpha = alpha
+        self.n_mc_samples = n_mc_samples
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
@@ -207,8 +210,7 @@ class _AuxiliaryClassifier(GenerativeMixin, BaseDGMClassifier):
     _module_class = AuxiliaryDGM
     _skip: bool = True
     _parameter_constraints = {**_SHARED,
-                              "n_auxiliary": [Interval(Integral, 1, None, closed="left")],
-                              "n_mc_samples": [Interval(Integral, 1, None, closed="left")]}
+                              "n_auxiliary": [Interval(Integral, 1, None, closed="left")]}
 
     def __init__(self, *, hidden_sizes=(128, 128), n_latent=5, n_auxiliary=5,
                  likelihood="gaussian", activation="relu", batch_norm=True, max_epochs=100,
@@ -221,15 +223,15 @@ class _AuxiliaryClassifier(GenerativeMixin, BaseDGMClassifier):
             activation=activation, batch_norm=batch_norm, max_epochs=max_epochs,
             batch_size=batch_size, labeled_batch_size=labeled_batch_size, lr=lr,
             lr_decay=lr_decay, weight_decay=weight_decay, kl_warmup=kl_warmup,
-            labeled_weight=labeled_weight, alpha=alpha, n_gibbs=n_gibbs, n_draws=n_draws,
+            labeled_weight=labeled_weight, alpha=alpha, n_mc_samples=n_mc_samples,
+            n_gibbs=n_gibbs, n_draws=n_draws,
             train_split=train_split, callbacks=callbacks, device=device, verbose=verbose,
             warm_start=warm_start, random_state=random_state)
         self.n_auxiliary = n_auxiliary
-        self.n_mc_samples = n_mc_samples
 
     def _module_params(self) -> dict:
         return {**super()._module_params(), "n_auxiliary": self.n_auxiliary,
-                "skip": self._skip, "n_mc_samples": self.n_mc_samples}
+                "skip": self._skip}
 
 
 class ADGMClassifier(_AuxiliaryClassifier):
@@ -266,7 +268,7 @@ class ADGMClassifier(_AuxiliaryClassifier):
         the 6-label moons (10,000 rows, 5 seeds) among lr in {1e-3, 3e-3} and warm-up in
         {10, 50}; the reference MNIST settings are in REFERENCE_SETTINGS.md.
     n_mc_samples : int, default=1
-        Monte-Carlo samples of (a, z) per row in training, the bounds averaged over them
+        Samples of (a, z) per row in each training step, the bounds averaged over them
         (Maaloe et al.'s code used 5); each step then costs about ``n_mc_samples`` times more.
     n_gibbs : int, default=10
         Samples a ~ q(a|x) over which q(y|a, x) is averaged in prediction (the name is shared

@@ -121,9 +121,8 @@ def test_auxiliary_mc_samples_average_per_row(data, fixed_noise):
     m = _eval_module(AuxiliaryDGM(D, K, n_latent=2, n_auxiliary=3, hidden=(8,)))
     with torch.no_grad():
         expected = m.bounds(x_l, y_l, x_u, BETA)
-        m.n_mc_samples = 3
-        got = m.bounds(x_l, y_l, x_u, BETA)
-        empty = m.bounds(x_l[:0], y_l[:0], x_u, BETA)
+        got = m.mc_bounds(x_l, y_l, x_u, BETA, n_samples=3)
+        empty = m.mc_bounds(x_l[:0], y_l[:0], x_u, BETA, n_samples=3)
     for name in ("labeled", "unlabeled", "log_qy"):
         torch.testing.assert_close(got[name], expected[name], msg=name)
     assert empty["labeled"].shape == (0,) and empty["unlabeled"].shape == (N_U,)
@@ -142,9 +141,8 @@ def test_auxiliary_mc_samples_keep_the_mean_and_divide_the_variance(data):
     torch.manual_seed(2)
     with torch.no_grad():
         x, y = x_l.repeat(n_rep, 1), y_l.repeat(n_rep)
-        b1 = m.bounds(x, y, x[:0])["labeled"].reshape(n_rep, N_L)
-        m.n_mc_samples = s
-        bs = m.bounds(x, y, x[:0])["labeled"].reshape(n_rep, N_L)
+        b1 = m.mc_bounds(x, y, x[:0], n_samples=1)["labeled"].reshape(n_rep, N_L)
+        bs = m.mc_bounds(x, y, x[:0], n_samples=s)["labeled"].reshape(n_rep, N_L)
     se = torch.sqrt(b1.var(0) / n_rep + bs.var(0) / n_rep)
     assert torch.all((b1.mean(0) - bs.mean(0)).abs() < 5 * se)
     ratio = bs.var(0) / b1.var(0)
@@ -273,8 +271,10 @@ def test_parameters_follow_sklearn():
         ADGMClassifier(n_auxiliary=0).fit(X, y)
     with pytest.raises(ValueError, match="n_mc_samples"):
         SDGMClassifier(n_mc_samples=0).fit(X, y)
-    sdgm = SDGMClassifier(n_mc_samples=3, max_epochs=1, random_state=0).fit(X, y)
-    assert sdgm.net_.module_.n_mc_samples == 3
+    for cls in (M2Classifier, SDGMClassifier):
+        clf = cls(n_mc_samples=3, max_epochs=1, random_state=0).fit(X, y)
+        assert clf.net_.n_mc_samples == 3
+    assert "n_mc_samples" not in DNNClassifier().get_params()
     dnn = DNNClassifier(max_epochs=1).fit(X, y)
     assert not any(hasattr(dnn, m) for m in ("transform", "fit_transform", "sample"))
 

@@ -282,3 +282,31 @@ def test_batch_statistics_context_uses_batch_stats_and_changes_nothing(bayesian)
         torch.testing.assert_close(value, before[key])
     p_eval = m.predict_proba(x, 3, torch.Generator().manual_seed(1))
     assert not torch.allclose(p_eval, p_batch)
+
+
+@pytest.mark.parametrize("bayesian", [False, True])
+def test_objective_averages_mc_samples_of_each_row(monkeypatch, bayesian):
+    """n_mc_samples tiles the batch: with the z noise fixed (every sample equal) the objective
+    is the one-sample one; with real noise it is the mean of the tiled copies' bounds, row by
+    row, and SSLAPD's weight draw is one per step, shared by the copies."""
+    model = _model(bayesian)
+    x_l, y_l, x_u = torch.rand(2, 3).double(), torch.tensor([1, 2]), torch.rand(4, 3).double()
+    with monkeypatch.context() as mp:
+        mp.setattr(torch, "randn_like", torch.zeros_like)
+        if bayesian:
+            mp.setattr(model, "sample_classifier_weights", lambda n, g=None: None)
+        one = model.objective(x_l, y_l, x_u, alpha=2.0)["loss"]
+        three = model.objective(x_l, y_l, x_u, alpha=2.0, n_mc_samples=3)["loss"]
+    assert three.item() == pytest.approx(one.item())
+    calls = []
+    if bayesian:
+        sample = model.sample_classifier_weights
+        monkeypatch.setattr(model, "sample_classifier_weights",
+                            lambda *a, **k: calls.append(1) or sample(*a, **k))
+    torch.manual_seed(3)
+    tiled = model.bounds(x_l.repeat(3, 1), y_l.repeat(3), x_u.repeat(3, 1))
+    torch.manual_seed(3)
+    averaged = model.mc_bounds(x_l, y_l, x_u, n_samples=3)
+    for name, n in (("labeled", 2), ("unlabeled", 4), ("log_qy", 2)):
+        torch.testing.assert_close(averaged[name], tiled[name].reshape(3, n).mean(0))
+    assert len(calls) == (2 if bayesian else 0)  # one weight draw per bounds call

@@ -72,11 +72,26 @@ class SemiSupervisedModule(nn.Module):
         """KL divergence of global (weight) posteriors; 0 for point-estimate models."""
         return 0.0
 
+    def mc_bounds(self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor,
+                  kl_weight: float = 1.0, n_samples: int = 1) -> dict[str, torch.Tensor]:
+        """:meth:`bounds` averaged over ``n_samples`` draws of the local latent variables per
+        row, computed as one pass over ``n_samples`` tiled copies of the batch (global weight
+        draws, as in SSLAPD, are shared by the copies; batch-norm statistics are unchanged, the
+        copies being equal)."""
+        if n_samples == 1:
+            return self.bounds(x_l, y_l, x_u, kl_weight)
+        s = n_samples
+        # row i of copy c is sample c of row i
+        terms = self.bounds(x_l.repeat(s, 1), y_l.repeat(s), x_u.repeat(s, 1), kl_weight)
+        rows = {"labeled": x_l.shape[0], "unlabeled": x_u.shape[0], "log_qy": x_l.shape[0]}
+        return {name: t.reshape(s, rows[name]).mean(0) for name, t in terms.items()}
+
     def objective(self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor, *,
                   kl_weight: float = 1.0, labeled_weight: float = 1.0, alpha: float = 0.0,
-                  n_train: int = 1) -> dict[str, torch.Tensor]:
-        """Minibatch estimate of the objective; ``loss`` is its negative (to minimise)."""
-        terms = self.bounds(x_l, y_l, x_u, kl_weight)
+                  n_train: int = 1, n_mc_samples: int = 1) -> dict[str, torch.Tensor]:
+        """Minibatch estimate of the objective, the bounds averaged over ``n_mc_samples``
+        latent draws per row (:meth:`mc_bounds`); ``loss`` is its negative (to minimise)."""
+        terms = self.mc_bounds(x_l, y_l, x_u, kl_weight, n_mc_samples)
         zero = x_l.new_zeros(()) if x_l.numel() else x_u.new_zeros(())
         j_u = terms["unlabeled"].mean() if x_u.shape[0] else zero
         j_l = terms["labeled"].mean() if x_l.shape[0] else zero

@@ -224,18 +224,13 @@ class AuxiliaryDGM(SemiSupervisedModule):
         Hidden activation.
     skip : bool
         SDGM (True) or ADGM (False).
-    n_mc_samples : int
-        Monte-Carlo samples of (a, z) per row in training; the bounds are averaged over them
-        (Maaloe et al.'s code used 5).  The samples are drawn as one batch of tiled rows.
     """
 
     def __init__(self, n_features: int, n_classes: int, n_latent: int = 5, n_auxiliary: int = 5,
                  hidden: Sequence[int] = (128, 128), likelihood: str = "gaussian",
-                 batch_norm: bool = True, activation: str = "relu", skip: bool = True,
-                 n_mc_samples: int = 1) -> None:
+                 batch_norm: bool = True, activation: str = "relu", skip: bool = True) -> None:
         super().__init__()
         self.n_features, self.n_classes = n_features, n_classes
-        self.n_mc_samples = n_mc_samples
         self.n_latent, self.n_auxiliary, self.skip = n_latent, n_auxiliary, skip
         self.likelihood = make_likelihood(likelihood)
         d, k, z, a = n_features, n_classes, n_latent, n_auxiliary
@@ -280,19 +275,7 @@ class AuxiliaryDGM(SemiSupervisedModule):
     # -- objective ---------------------------------------------------------------------------
     def bounds(self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor,
                kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
-        """Labeled bound (3.7), unlabeled bound (3.8) and log q(y|a, x) on labeled rows, each
-        averaged over ``n_mc_samples`` samples of (a, z) per row."""
-        s = self.n_mc_samples
-        if s == 1:
-            return self._one_sample_bounds(x_l, y_l, x_u, kl_weight)
-        # the samples as copies of the batch in one pass: row i of copy c is sample c of row i
-        terms = self._one_sample_bounds(x_l.repeat(s, 1), y_l.repeat(s), x_u.repeat(s, 1),
-                                        kl_weight)
-        rows = {"labeled": x_l.shape[0], "unlabeled": x_u.shape[0], "log_qy": x_l.shape[0]}
-        return {name: t.reshape(s, rows[name]).mean(0) for name, t in terms.items()}
-
-    def _one_sample_bounds(self, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor,
-                           kl_weight: float) -> dict[str, torch.Tensor]:
+        """Labeled bound (3.7), unlabeled bound (3.8) and log q(y|a, x) on labeled rows."""
         n_l, k = x_l.shape[0], self.n_classes
         x_all = torch.cat([x_l, x_u])                                      # (n_l + n_u, D)
         mean_a, log_var_a = self.encode_a(x_all)                          # (n_l + n_u, A)
