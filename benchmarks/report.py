@@ -464,7 +464,15 @@ def moons_search() -> str:
            "[0.0007]}}'` and `[false]` / `[0.002]`), so the leading settings are compared on "
            "the same ten seeds; and M2 at the reference code's 500 epochs: `... --models M2 "
            "--seeds 2 --resume --grid '{\"M2\": {\"batch_norm\": [true], \"lr\": [0.001], "
-           "\"max_epochs\": [500]}}'`")
+           "\"max_epochs\": [500]}}'`; third stage (2026-11-26) against SDGM's collapses, ten "
+           "seeds each: `... --models SDGM --seeds 10 --resume --update-configs --grid "
+           "'{\"SDGM\": {\"batch_norm\": [false], \"lr\": [0.001], \"weight_decay\": [0], "
+           "\"kl_warmup\": [10, 50], \"alpha\": [\"auto\", 500]}}'`, then the same grid "
+           "with `\"n_mc_samples\": [5]` (the five Monte-Carlo samples of Maaloe et al.'s code) "
+           "instead of warm-up and alpha; and SSLPE's chosen setting with weight decay: "
+           "`... --models SSLPE --seeds 10 --resume --update-configs --grid '{\"SSLPE\": "
+           "{\"max_epochs\": [100], \"batch_norm\": [true], \"lr\": [0.0007], "
+           "\"weight_decay\": [0, 0.0001, 0.0003]}}'`")
     if d is None:
         return head + _missing(cmd)
     lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}.  Fits on training seeds 10, "
