@@ -472,7 +472,9 @@ def moons_search() -> str:
            "instead of warm-up and alpha; and SSLPE's chosen setting with weight decay: "
            "`... --models SSLPE --seeds 10 --resume --update-configs --grid '{\"SSLPE\": "
            "{\"max_epochs\": [100], \"batch_norm\": [true], \"lr\": [0.0007], "
-           "\"weight_decay\": [0, 0.0001, 0.0003]}}'`")
+           "\"weight_decay\": [0, 0.0001, 0.0003]}}'`, and SSLPE's no-batch-norm setting with five "
+           "samples: `--grid '{\"SSLPE\": {\"max_epochs\": [50], \"batch_norm\": [false], "
+           "\"lr\": [0.002], \"weight_decay\": [0], \"n_mc_samples\": [5]}}'`")
     if d is None:
         return head + _missing(cmd)
     lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}.  Fits on training seeds 10, "
