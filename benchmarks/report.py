@@ -285,6 +285,48 @@ def speed() -> str:
     return head + spread + "\n".join(parts) + "\n"
 
 
+def step_profile() -> str:
+    head = "### Where a CPU training step's time goes (profile), and what was tried\n\n"
+    after = _load("step_profile_cpu/step_profile.json")
+    if after is None:
+        return head + _missing("python -m benchmarks.step_profile --quick")
+    from benchmarks.step_profile import render_markdown
+
+    text = [head,
+            "A step's share of the matmul rate is the product of two factors this profile "
+            "separates: the share of the operator time spent in matmul kernels, and how fast "
+            "those kernels run at the networks' shapes (FLOPs / matmul time) against the 2048² "
+            "matmul.  The rest of the time is spread over many small groups, none large enough "
+            "for one change to add ten points; and the machine's matmul rate itself moves by a "
+            "third between runs minutes apart, which is why single-run shares scatter around "
+            "60%.  Operator times come from `torch.profiler` over 6 steps (self time; the "
+            "profiler inflates the many small calls); the step times beside them are "
+            "unprofiled.\n",
+            "What was tried, in order (commits in the history): batch norm folded into the "
+            "weights at evaluation and in-place ReLU; the first layers' x-part computed once "
+            "per row and the class part as a row lookup instead of a one-hot matmul; prediction "
+            "chunks that shrink with the number of draws (no freshly mapped temporaries); "
+            "fused Adam; SSLAPD's weight draw as 2-d weights (plain matmuls), its KL as three "
+            "reductions; a single-chain addmm path in prediction.  Last (2026-11-26): in-place "
+            "activations no longer write into views (autograd copied each view's base back in "
+            "the backward pass: `CopySlices`), and the weight-mean batch norm of SSLAPD got a "
+            "hand-written backward with two-pass moments (`torch.var` over rows is several "
+            "times slower than two passes on this CPU; its autograd backward was a dozen "
+            "elementwise passes).  Tried and dropped, for no gain that beat the noise in "
+            "interleaved A/B runs: glibc malloc thresholds (fewer page faults), a hand-written "
+            "Bernoulli log-likelihood backward, NumPy's normal generator for the weight "
+            "noise (slower than torch's here).  What is left: the weight noise of SSLAPD "
+            "(one normal per classifier weight per step, ~0.7 M, from torch's serial CPU "
+            "generator), the Bernoulli likelihood's transcendental functions, ReLU backward, "
+            "Adam, and the copies of bias broadcasting in `addmm`, each a few percent.\n"]
+    before = _load("step_profile_cpu/step_profile_before.json")
+    if before is not None:
+        text.append(render_markdown(before, "Before the last two changes (the same command "
+                                            "on commit dbf3d92):\n\n"))
+    text.append(render_markdown(after, "After them:\n\n"))
+    return "\n".join(text) + "\n"
+
+
 def batch_bald_speed() -> str:
     head = "## BatchBALD query time (greedy selection, before and after the torch rewrite)\n\n"
     after = _load("batch_bald_speed/batch_bald_speed.json")
@@ -559,7 +601,7 @@ def main() -> None:
           "first-layer x-part (~16:25 UTC) changed speed, not the mathematics, so earlier "
           "accuracy results stand; timings before them are of the slower code.\n")
     for section in (demo, fit_time, weighting, moons, moons_search, batch_norm, mnist,
-                    active_learning, speed, batch_bald_speed):
+                    active_learning, speed, step_profile, batch_bald_speed):
         print(section())
 
 

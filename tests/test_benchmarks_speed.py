@@ -101,3 +101,31 @@ def test_flop_formulas_match_counter():
             counted = speed.count_flops(lambda m=model: m.loss(x_l, y_l, x_u, 1.0, 10).backward())
             expected = speed.ssl_train_flops(prof, 5, 7, prof.n_classes, bayesian, bn)["exact"]
             assert counted == expected
+
+
+def test_step_profile_tiny_splits_the_step_into_groups(tmp_path):
+    from benchmarks import step_profile
+
+    res = step_profile.main(["--tiny", "--out", str(tmp_path), "--threads", "1", "--steps", "2",
+                             "--timed", "3", "--name", "before"])
+    assert res == json.loads((tmp_path / "before.json").read_text())
+    assert res["command"] == "python -m benchmarks.step_profile --tiny --threads 1 --name before"
+    assert set(res["steps"]) == {"SSLPE_no_bn", "SSLPE_bn", "SSLAPD_no_bn", "SSLAPD_bn"}
+    for key, step in res["steps"].items():
+        groups = step["groups_ms_per_step"]
+        assert groups["matmul"] > 0
+        # the groups partition the operator time: they add up to it and give the matmul share
+        assert sum(groups.values()) == pytest.approx(step["operator_ms_per_step_profiled"])
+        assert step["matmul_time_share"] == pytest.approx(
+            groups["matmul"] / step["operator_ms_per_step_profiled"])
+        assert step["flops_per_step"] > 0 and len(step["step_s_all"]) == 3
+        assert step["matmul_kernel_gflops_per_s"] == pytest.approx(
+            step["flops_per_step"] / groups["matmul"] / 1e6)
+        assert all(op["group"] == step_profile.group_of(name)
+                   for name, op in step["top_ops"].items())
+        if key.startswith("SSLAPD"):   # the weight draw of Bayes-by-backprop
+            assert groups["random numbers"] > 0
+    assert step_profile.group_of("aten::addmm") == "matmul"
+    assert step_profile.group_of("aten::exp") == "other elementwise and reductions"
+    table = step_profile.render_markdown(res)
+    assert table.count("\n| SSL") == 4

@@ -5,7 +5,7 @@ import torch
 from torch.nn import functional as F
 
 from skdgm.nn.elbo import kl_standard_normal
-from skdgm.nn.layers import BayesianMLP, MeanWeightBatchNorm
+from skdgm.nn.layers import BayesianMLP, MeanWeightBatchNorm, _ReferenceBatchNorm
 from skdgm.nn.ssl_dgm import SSLDGM
 
 
@@ -133,6 +133,60 @@ def test_naive_batch_norm_statistics_follow_the_draw():
     a = torch.randn(32, 4) * 3 + 1
     out = bn(a, torch.zeros_like(a))
     torch.testing.assert_close(out.mean(0), torch.zeros(4), atol=1e-5, rtol=0)
+
+
+def _reference_batch_norm(a, ref, weight, bias, eps):
+    """Eq. 5.10 written with autograd: normalise ``a`` with the biased moments of ``ref``."""
+    mean, var = ref.mean(0), ref.var(0, unbiased=False)
+    return (a - mean) / torch.sqrt(var + eps) * weight + bias
+
+
+@pytest.mark.parametrize("same", [False, True])
+def test_reference_batch_norm_gradient_passes_gradcheck(same):
+    g = torch.Generator().manual_seed(0)
+    a = (torch.randn(9, 3, generator=g, dtype=torch.float64) * 2 + 1).requires_grad_()
+    ref = a if same else (torch.randn(9, 3, generator=g, dtype=torch.float64) - 0.5
+                          ).requires_grad_()
+    w = torch.randn(3, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, generator=g, dtype=torch.float64, requires_grad=True)
+
+    def fn(a, ref, w, b):
+        return _ReferenceBatchNorm.apply(a, a if same else ref, w, b, 1e-3)[0]
+
+    assert torch.autograd.gradcheck(fn, (a, ref, w, b))
+
+
+@pytest.mark.parametrize("statistics", ["weight_means", "sampled"])
+def test_mean_weight_batch_norm_matches_the_formula_with_autograd(statistics):
+    """Outputs, every gradient and the running averages equal eq. 5.10 differentiated by
+    autograd (the layer writes its backward by hand)."""
+    g = torch.Generator().manual_seed(1)
+    a0 = torch.randn(2, 16, 5, generator=g, dtype=torch.float64) * 3 + 2
+    r0 = a0 + 0.3 * torch.randn(2, 16, 5, generator=g, dtype=torch.float64)
+    up = torch.randn(2, 16, 5, generator=g, dtype=torch.float64)
+    bn = MeanWeightBatchNorm(5, statistics=statistics).double()
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 2.0, generator=g)
+        bn.bias.normal_(generator=g)
+    w, b = bn.weight.detach().clone().requires_grad_(), bn.bias.detach().clone().requires_grad_()
+    a, r = a0.clone().requires_grad_(), r0.clone().requires_grad_()
+    ref_in = a if statistics == "sampled" else r
+    expected = _reference_batch_norm(a.reshape(-1, 5), ref_in.reshape(-1, 5), w, b, bn.eps)
+    (expected * up.reshape(-1, 5)).sum().backward()
+    a2, r2 = a0.clone().requires_grad_(), r0.clone().requires_grad_()
+    out = bn(a2, r2)
+    (out * up).sum().backward()
+    torch.testing.assert_close(out, expected.reshape(2, 16, 5))
+    torch.testing.assert_close(a2.grad, a.grad)
+    if statistics == "weight_means":
+        torch.testing.assert_close(r2.grad, r.grad)
+    else:
+        assert r2.grad is None
+    torch.testing.assert_close(bn.weight.grad, w.grad)
+    torch.testing.assert_close(bn.bias.grad, b.grad)
+    flat = ref_in.detach().reshape(-1, 5)
+    torch.testing.assert_close(bn.running_mean, 0.99 * 0 + 0.01 * flat.mean(0))
+    torch.testing.assert_close(bn.running_var, 0.99 * 1 + 0.01 * flat.var(0, unbiased=True))
 
 
 @pytest.mark.parametrize("bayesian", [False, True])
@@ -310,3 +364,30 @@ def test_objective_averages_mc_samples_of_each_row(monkeypatch, bayesian):
     for name, n in (("labeled", 2), ("unlabeled", 4), ("log_qy", 2)):
         torch.testing.assert_close(averaged[name], tiled[name].reshape(3, n).mean(0))
     assert len(calls) == (2 if bayesian else 0)  # one weight draw per bounds call
+
+
+def _graph_nodes(t: torch.Tensor) -> set[str]:
+    seen, names, stack = set(), set(), [t.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        names.add(type(fn).__name__)
+        stack.extend(f for f, _ in fn.next_functions)
+    return names
+
+
+@pytest.mark.parametrize("bayesian", [False, True])
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_training_graph_has_no_in_place_writes_into_views(bayesian, batch_norm):
+    """The in-place activations act on whole tensors, never on views: a write into a view
+    makes autograd copy the view's base in the backward pass (CopySlices / AsStrided)."""
+    model = _model(bayesian, batch_norm=batch_norm, likelihood="bernoulli")
+    x_l, x_u = torch.rand(6, 3, dtype=torch.float64), torch.rand(5, 3, dtype=torch.float64)
+    y_l = torch.tensor([0, 1, 2, 3, 0, 1])
+    for s in (1, 2):
+        loss = model.objective(x_l, y_l, x_u, alpha=1.0, n_mc_samples=s)["loss"]
+        nodes = _graph_nodes(loss)
+        assert "ReluBackward0" in nodes or "ThresholdBackward1" in nodes  # the walk saw them
+        assert not nodes & {"CopySlices", "AsStridedBackward0"}, nodes

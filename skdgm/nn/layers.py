@@ -32,6 +32,12 @@ def make_activation(name: str) -> nn.Module:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}") from None
 
 
+def _rows(a: torch.Tensor) -> torch.Tensor:
+    """``a`` as a 2-d ``(rows, features)`` tensor; a 2-d tensor is returned as is, not as a
+    view, so that in-place activations on it do not make autograd copy its base."""
+    return a if a.dim() == 2 else a.reshape(-1, a.shape[-1])
+
+
 def _init_linear(layer: nn.Linear) -> None:
     # The reference code: Xavier-uniform weights, biases 0.1 (REFERENCE_SETTINGS.md).
     nn.init.xavier_uniform_(layer.weight)
@@ -103,7 +109,7 @@ class MLP(nn.Module):
         ``pre[0]`` may be overwritten (in-place activation)."""
         a = pre[0]
         lead = a.shape[:-1]
-        h = a.reshape(-1, a.shape[-1])
+        h = _rows(a)
         mods = list(self.net)[1:]
         if self._folds_first():
             h = self._folded(h, mods[1:])                    # mods[0], the batch norm, is folded
@@ -227,6 +233,50 @@ def _linear(h: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor]) -> torch.Tens
     return F.linear(h, w[0], w[1])
 
 
+class _ReferenceBatchNorm(torch.autograd.Function):
+    """Training batch norm of ``a`` with the batch statistics of a reference ``ref`` (eq. 5.10).
+
+    ``out = (a - mu) * gamma / sqrt(var + eps) + beta`` with ``mu, var`` the biased moments of
+    ``ref`` over its rows.  Autograd of that formula makes about a dozen passes over the
+    activations (its backward alone is several elementwise ops per moment); this function
+    makes two forward and four backward passes with the gradient written out.  With
+    ``s = gamma / sqrt(var + eps)``, ``a_hat = (a - mu) / sqrt(var + eps)``, ``r_hat`` likewise
+    for ``ref``, ``N`` the rows of ``ref`` and the sums over the rows of ``a``::
+
+        d_a = g * s,   d_beta = sum(g),   d_gamma = sum(g * a_hat),
+        d_ref = -(s / N) * (sum(g) + r_hat * sum(g * a_hat))
+
+    (the ``sum(g)`` term comes through ``mu``, the ``r_hat`` term through ``var``).  When ``ref``
+    is ``a`` itself the two gradients add up to the usual batch-norm gradient.  Inputs are
+    2-d ``(rows, features)``; returns ``out`` and the (non-differentiable) ``mu`` and ``var``.
+    """
+
+    @staticmethod
+    def forward(ctx, a, ref, weight, bias, eps):
+        # two-pass moments: torch.var over dim 0 is ~10x slower than this on CPU
+        mean = ref.mean(0)
+        var = (ref - mean).square_().mean(0)
+        inv_std = torch.rsqrt(var + eps)
+        scale = weight * inv_std
+        out = torch.addcmul(bias - mean * scale, a, scale)
+        ctx.save_for_backward(a, ref, weight, mean, inv_std)
+        ctx.mark_non_differentiable(mean, var)
+        return out, mean, var
+
+    @staticmethod
+    def backward(ctx, g, _g_mean, _g_var):
+        a, ref, weight, mean, inv_std = ctx.saved_tensors
+        scale = weight * inv_std
+        g_sum = g.sum(0)
+        g_ahat = (a - mean).mul_(g).sum(0) * inv_std                   # sum(g * a_hat)
+        d_a = g * scale if ctx.needs_input_grad[0] else None
+        d_ref = None
+        if ctx.needs_input_grad[1]:
+            c1 = scale * inv_std * g_ahat / -ref.shape[0]               # coefficient of ref
+            d_ref = torch.addcmul(scale * g_sum / -ref.shape[0] - c1 * mean, ref, c1)
+        return d_a, d_ref, g_ahat, g_sum, None
+
+
 class MeanWeightBatchNorm(nn.Module):
     """Batch norm for Bayesian layers whose statistics come from the weight means (thesis 5.3).
 
@@ -250,21 +300,19 @@ class MeanWeightBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(n_features))
 
     def forward(self, a: torch.Tensor, a_mean: torch.Tensor | None = None) -> torch.Tensor:
-        if self.training:
-            ref = a if (self.statistics == "sampled" or a_mean is None) else a_mean
-            ref = ref.reshape(-1, ref.shape[-1])
-            mean = ref.mean(0)
-            var = ref.var(0, unbiased=False)
-            with torch.no_grad():
-                n = ref.shape[0]
-                unbiased = var * n / max(n - 1, 1)
-                self.running_mean.lerp_(mean.detach(), self.momentum)
-                self.running_var.lerp_(unbiased.detach(), self.momentum)
-        else:
-            mean, var = self.running_mean, self.running_var
-        # (a - mean) / sqrt(var + eps) * weight + bias as one fused pass over a
-        scale = self.weight * torch.rsqrt(var + self.eps)
-        return torch.addcmul(self.bias - mean * scale, a, scale)
+        if not self.training:
+            # (a - mean) / sqrt(var + eps) * weight + bias as one fused pass over a
+            scale = self.weight * torch.rsqrt(self.running_var + self.eps)
+            return torch.addcmul(self.bias - self.running_mean * scale, a, scale)
+        ref = a if (self.statistics == "sampled" or a_mean is None) else a_mean
+        ref = _rows(ref)
+        out, mean, var = _ReferenceBatchNorm.apply(_rows(a), ref, self.weight, self.bias,
+                                                   self.eps)
+        with torch.no_grad():
+            n = ref.shape[0]
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var * n / max(n - 1, 1), self.momentum)
+        return out if a.dim() == 2 else out.reshape(a.shape)
 
 
 class BayesianMLP(nn.Module):
@@ -391,8 +439,8 @@ def split_linear(x_part: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor], n_x
         return x_part + lookup.reshape(*index.shape, -1)
     if w_other.dim() == 2 and x_part.dim() == 2 and (z.dim() == 2 or z.shape[0] == 1):
         # one weight set and one z per row (a single chain): a plain matmul, the fastest path
-        out = torch.addmm(x_part, z.reshape(-1, z.shape[-1]), w_other.T)
-        return out.reshape(*z.shape[:-1], -1)
+        out = torch.addmm(x_part, _rows(z), w_other.T)
+        return out if z.dim() == 2 else out.reshape(*z.shape[:-1], -1)
     s = max(z.shape[0] if z.dim() == 3 else 1, w_other.shape[0] if w_other.dim() == 3 else 1)
     return torch.baddbmm(x_part, z.expand(s, *z.shape[-2:]),
                          w_other.expand(s, *w_other.shape[-2:]).transpose(1, 2))

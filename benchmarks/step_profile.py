@@ -1,0 +1,233 @@
+"""Where the time of one SSLPE / SSLAPD training step goes: a torch-profiler breakdown.
+
+Run as::
+
+    python -m benchmarks.step_profile [--quick] [--out DIR] [--threads N] [--name NAME]
+
+The speed benchmark (:mod:`benchmarks.speed`) gives each training step's GFLOP/s as a share of
+the machine's dense-matmul rate.  That share is the product of two factors, and this script
+measures both on the same MNIST-size networks (784-500-500, latent 100, 10 classes, Bernoulli
+x, 100 labeled + 100 unlabeled rows per step; the speed benchmark's profile):
+
+1. the *matmul time share*: the fraction of the step's operator time spent in matmul kernels
+   (``mm``, ``addmm``, ``bmm``, ``baddbmm``), from :mod:`torch.profiler` over a few steps of the
+   estimator's own skorch step (forward, backward, Adam);
+2. the *matmul kernel rate*: the step's matmul FLOPs divided by that matmul time, against the
+   2048x2048 matmul rate measured in the same run (the step's matmuls have the networks' small
+   shapes, which run slower than a large square matmul).
+
+The rest of the operator time is split into groups (random numbers, the Bernoulli likelihood,
+batch norm, activations, copies and indexing, the optimizer, other elementwise ops) with the
+largest operators listed, so a reader sees what a faster step would have to remove.  The
+profiler adds a fixed cost per operator call, which inflates the many small non-matmul calls;
+the unprofiled step time is measured too and given beside the profiled one.
+
+Results go to ``step_profile.json`` under ``--out`` (default
+``benchmarks/results/step_profile_cpu``); ``--name`` changes the file name (e.g. to keep a
+profile taken before a change).  A run takes about a minute on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from benchmarks.speed import (
+    PROFILES,
+    Bench,
+    count_flops,
+    machine_info,
+    make_estimator,
+    matmul_gflops,
+    synthetic_data,
+)
+from skdgm import SSLAPDClassifier, SSLPEClassifier
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addbmm")
+#: operator groups, first match wins; operators in no group count as "other elementwise"
+GROUPS: dict[str, tuple[str, ...]] = {
+    "matmul": MATMUL_OPS,
+    "random numbers": ("aten::normal_", "aten::uniform_", "aten::exponential_",
+                       "aten::bernoulli_", "aten::random_", "aten::multinomial"),
+    "Bernoulli likelihood": ("aten::log_sigmoid_forward", "aten::log_sigmoid_backward",
+                             "aten::sigmoid", "aten::binary_cross_entropy_with_logits"),
+    "batch norm": ("aten::native_batch_norm", "aten::native_batch_norm_backward",
+                   "aten::_batch_norm_with_update", "aten::batch_norm"),
+    "activations": ("aten::threshold_backward", "aten::clamp_min_", "aten::clamp_min",
+                    "aten::relu_", "aten::relu"),
+    "copies and indexing": ("aten::copy_", "aten::fill_", "aten::zero_", "aten::cat",
+                            "aten::index_select", "aten::scatter_add_", "aten::index_add_",
+                            "aten::gather", "aten::_to_copy", "aten::repeat",
+                            "aten::repeat_interleave", "aten::one_hot"),
+    "optimizer (Adam)": ("aten::_fused_adam_", "aten::_foreach_add_", "aten::_foreach_mul_",
+                         "aten::_foreach_addcmul_", "aten::_foreach_lerp_"),
+}
+
+
+def group_of(name: str) -> str:
+    """The operator group of a profiler event name."""
+    for group, names in GROUPS.items():
+        if name in names:
+            return group
+    return "other elementwise and reductions" if name.startswith("aten::") else "not an operator"
+
+
+def profile_step(bench: Bench, cls: type, prof, batch_norm: bool, n_steps: int,
+                 n_timed: int) -> dict:
+    """Profile ``n_steps`` training steps of ``cls`` and time ``n_timed`` unprofiled ones."""
+    batches_needed = 3 + n_timed + n_steps
+    X, y = synthetic_data(prof, prof.batch_l, prof.batch_u * batches_needed, prof.n_classes)
+    est = make_estimator(cls, prof, str(bench.device), batch_norm, prof.batch_l, prof.batch_u)
+    # one short fit builds the net and the optimizer; the steps below are the net's own
+    # training step (skorch's train_step_single: forward, backward) plus the Adam update
+    n_init = prof.batch_l + 2 * prof.batch_u
+    est.fit(X[:n_init], y[:n_init])
+    net = est.net_
+    batches = list(net.get_iterator(net.get_dataset(X, y), training=True))
+
+    def step(batch) -> None:
+        net.optimizer_.zero_grad()
+        net.train_step_single(batch)
+        net.optimizer_.step()
+
+    for batch in batches[:3]:
+        step(batch)
+    times = []
+    for batch in batches[3:3 + n_timed]:
+        start = bench.now()
+        step(batch)
+        times.append(bench.now() - start)
+    flops = count_flops(lambda: net.train_step_single(batches[0]))
+    net.optimizer_.zero_grad()
+    with profile(activities=[ProfilerActivity.CPU]) as prof_run:
+        for batch in batches[3 + n_timed:]:
+            step(batch)
+    ops: dict[str, dict] = {}
+    for ev in prof_run.key_averages():
+        if ev.self_cpu_time_total <= 0 or not ev.key.startswith("aten::"):
+            continue
+        ops[ev.key] = {"self_ms_per_step": ev.self_cpu_time_total / 1e3 / n_steps,
+                       "calls_per_step": ev.count / n_steps, "group": group_of(ev.key)}
+    total = sum(o["self_ms_per_step"] for o in ops.values())
+    groups: dict[str, float] = {}
+    for o in ops.values():
+        groups[o["group"]] = groups.get(o["group"], 0.0) + o["self_ms_per_step"]
+    matmul_ms = groups.get("matmul", 0.0)
+    step_s = statistics.median(times)
+    return {
+        "step_s_unprofiled": step_s, "step_s_all": times,
+        "operator_ms_per_step_profiled": total,
+        "flops_per_step": flops,
+        "gflops_per_s": flops / step_s / 1e9,
+        "matmul_time_share": matmul_ms / total,
+        "matmul_kernel_gflops_per_s": flops / (matmul_ms / 1e3) / 1e9 if matmul_ms else None,
+        "groups_ms_per_step": dict(sorted(groups.items(), key=lambda kv: -kv[1])),
+        "top_ops": dict(sorted(ops.items(), key=lambda kv: -kv[1]["self_ms_per_step"])[:12]),
+        "n_profiled_steps": n_steps,
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.step_profile",
+                                     description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="profile", action="store_const", const="quick",
+                      help="the speed benchmark's quick profile (default)")
+    mode.add_argument("--tiny", dest="profile", action="store_const", const="tiny",
+                      help=argparse.SUPPRESS)
+    parser.set_defaults(profile="quick")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default benchmarks/results/step_profile_cpu)")
+    parser.add_argument("--name", default="step_profile",
+                        help="results file name without .json (default step_profile)")
+    n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    parser.add_argument("--threads", type=int, default=n_cpus,
+                        help=f"torch threads (default: all {n_cpus} cores)")
+    parser.add_argument("--steps", type=int, default=6, help="profiled steps (default 6)")
+    parser.add_argument("--timed", type=int, default=20,
+                        help="unprofiled timed steps (default 20)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    """Profile the four training steps and write ``<name>.json``; returns the results."""
+    args = parse_args(argv)
+    prof = PROFILES[args.profile]
+    out_dir = args.out or Path(__file__).resolve().parent / "results" / "step_profile_cpu"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, args.threads))
+    try:
+        bench = Bench(torch.device("cpu"))
+        command = (f"python -m benchmarks.step_profile --{prof.name} --threads "
+                   f"{torch.get_num_threads()}")
+        if args.name != "step_profile":
+            command += f" --name {args.name}"
+        results: dict = {"command": command, "meta": machine_info(bench.device),
+                         "profile": prof.name, "steps": {}}
+        size = prof.matmul_size
+        start_rate = matmul_gflops(bench, size, size, size, prof.matmul_repeats,
+                                   prof.matmul_seconds)["gflops_per_s"]
+        for name, cls in (("SSLPE", SSLPEClassifier), ("SSLAPD", SSLAPDClassifier)):
+            for variant, bn in (("no_bn", False), ("bn", True)):
+                bench.log(f"{name} {variant}: {args.timed} timed + {args.steps} profiled steps")
+                res = profile_step(bench, cls, prof, bn, args.steps, args.timed)
+                results["steps"][f"{name}_{variant}"] = res
+                bench.log(f"  {res['step_s_unprofiled'] * 1e3:.1f} ms/step, matmul "
+                          f"{res['matmul_time_share']:.0%} of operator time at "
+                          f"{res['matmul_kernel_gflops_per_s'] or 0:.0f} GFLOP/s")
+        end_rate = matmul_gflops(bench, size, size, size, prof.matmul_repeats,
+                                 prof.matmul_seconds)["gflops_per_s"]
+        results["matmul_size"] = size
+        results["matmul_square_gflops_per_s"] = max(start_rate, end_rate)
+        results["matmul_square_start_end"] = [start_rate, end_rate]
+        results["meta"]["wall_s"] = time.perf_counter() - bench.t0
+        ref = results["matmul_square_gflops_per_s"]
+        for res in results["steps"].values():
+            res["share_of_matmul_rate"] = res["gflops_per_s"] / ref
+            kernel = res["matmul_kernel_gflops_per_s"]
+            res["matmul_kernel_share_of_matmul_rate"] = None if kernel is None else kernel / ref
+    finally:
+        torch.set_num_threads(previous)
+    with open(out_dir / f"{args.name}.json", "w") as fh:
+        json.dump(results, fh, indent=2)
+    bench.log(f"done: {out_dir / (args.name + '.json')}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
+
+
+def render_markdown(results: dict, title: str = "") -> str:
+    """Markdown tables of one ``step_profile.json`` (used by :mod:`benchmarks.report`)."""
+    meta = results["meta"]
+    ref, size = results["matmul_square_gflops_per_s"], results["matmul_size"]
+    lines = [title + f"Command `{results['command']}` · {meta.get('cpu', '?')} · torch "
+             f"{meta.get('torch', '?')} · {meta.get('date', '?')}.  {size}² matmul rate "
+             f"{ref:.0f} GFLOP/s (best of the start and the end of the run).", "",
+             "| step | ms/step (no profiler) | GFLOP/s | share of matmul rate | "
+             "matmul share of operator time | other operator ms per matmul ms | "
+             f"matmul kernels' GFLOP/s (share of {size}² rate) | "
+             "largest other groups (ms/step, profiled) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key, res in results["steps"].items():
+        others = [(g, ms) for g, ms in res["groups_ms_per_step"].items() if g != "matmul"][:3]
+        kernel = res["matmul_kernel_gflops_per_s"]
+        lines.append(
+            f"| {key.replace('_', ' ', 1)} | {res['step_s_unprofiled'] * 1e3:.1f} | "
+            f"{res['gflops_per_s']:.0f} | {res['share_of_matmul_rate']:.0%} | "
+            f"{res['matmul_time_share']:.0%} | "
+            f"{(1 - res['matmul_time_share']) / res['matmul_time_share']:.2f} | "
+            f"{kernel:.0f} ({res['matmul_kernel_share_of_matmul_rate']:.0%}) | "
+            + ", ".join(f"{g} {ms:.1f}" for g, ms in others) + " |")
+    return "\n".join(lines) + "\n"
