@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +151,9 @@ def main(argv=None) -> None:
     jobs = [{**j, "n_samples": args.n_samples, "epochs_scale": args.epochs_scale} for j in jobs]
     rows = []
     out = Path(args.out)
+    command = "python -m benchmarks.moons_search " + shlex.join(
+        sys.argv[1:] if argv is None else list(argv))
+    invocations = [command]
     if args.resume and (out / "moons_search.json").is_file():
         def key(r):
             grid = grids.get(r["model"], GRID[r["model"]])
@@ -159,7 +164,9 @@ def main(argv=None) -> None:
                     r["n_samples"], r["epochs_scale"])
 
         wanted = {key(j): j for j in jobs}
-        for r in json.loads((out / "moons_search.json").read_text())["rows"]:
+        earlier = json.loads((out / "moons_search.json").read_text())
+        invocations = earlier.get("invocations", []) + invocations
+        for r in earlier["rows"]:
             if r["model"] not in GRID:
                 continue
             if key(r) in wanted:  # this fit is done: keep it under the grid's current point
@@ -170,8 +177,9 @@ def main(argv=None) -> None:
         print(f"resuming: {len(rows)} earlier fits kept, {len(jobs)} to run", flush=True)
 
     def save(rows: list[dict]) -> None:
+        # every command that added fits to this file, oldest first (recorded since 2026-11-26)
         write_results(out, "moons_search", {"machine": machine_info(), "args": vars(args),
-                                            "grid": grids,
+                                            "invocations": invocations, "grid": grids,
                                             "summary": summarise(rows), "rows": rows})
 
     if rows:

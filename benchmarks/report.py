@@ -519,6 +519,10 @@ def moons_search() -> str:
            "\"lr\": [0.002], \"weight_decay\": [0], \"n_mc_samples\": [5]}}'`")
     if d is None:
         return head + _missing(cmd)
+    recorded = d.get("invocations", [])
+    if recorded:  # the file records its commands since 2026-11-26; the text above is older
+        cmd += "`; then, as recorded in the results file: " + ", ".join(
+            f"`{c}`" for c in recorded).rstrip("`")
     lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}.  Fits on training seeds 10, "
              "11 (10-14 for SSLPE and SDGM at noise 0.2: with two seeds their settings without "
              "batch norm looked best but collapsed on two of five test seeds; 10-19 for their "

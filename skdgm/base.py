@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
-from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
+from skorch.callbacks import EpochScoring, GradientNormClipping, LRScheduler, ProgressBar
 
 from skdgm._training import DGMNet, labeled_accuracy
 from skdgm.callbacks import DivergenceCheck, KLWarmup
@@ -64,6 +64,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
                            Interval(Real, 0, None, closed="left")],
         "alpha": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "n_gibbs": [Interval(Integral, 1, None, closed="left")],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "train_split": [callable, None],
@@ -78,8 +79,8 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
                  activation="relu", batch_norm=True, max_epochs=15, batch_size=100,
                  labeled_batch_size=None, lr=7e-4, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=5, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
-                 n_gibbs=10, n_draws=10, train_split=None, callbacks=None, device="cpu",
-                 verbose=0, warm_start=False, random_state=None):
+                 max_grad_norm=None, n_gibbs=10, n_draws=10, train_split=None, callbacks=None,
+                 device="cpu", verbose=0, warm_start=False, random_state=None):
         self.hidden_sizes = hidden_sizes
         self.n_latent = n_latent
         self.likelihood = likelihood
@@ -95,6 +96,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         self.labeled_weight = labeled_weight
         self.alpha = alpha
         self.n_mc_samples = n_mc_samples
+        self.max_grad_norm = max_grad_norm
         self.n_gibbs = n_gibbs
         self.n_draws = n_draws
         self.train_split = train_split
@@ -175,6 +177,10 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         if self.lr_decay != 1.0:
             callbacks.append(("lr_scheduler", LRScheduler(policy="ExponentialLR",
                                                           gamma=self.lr_decay)))
+        if self.max_grad_norm is not None:
+            # skorch's clipping of the total gradient norm before each optimizer step
+            callbacks.append(("gradient_clipping",
+                              GradientNormClipping(gradient_clip_value=self.max_grad_norm)))
         if self.train_split is not None:
             callbacks.append(("valid_acc", EpochScoring(labeled_accuracy, name="valid_acc",
                                                         lower_is_better=False,

@@ -49,6 +49,8 @@ class DNNClassifier(BaseDGMClassifier):
         Exponential learning-rate decay per epoch.
     weight_decay : float, default=0.0
         L2 penalty on the weights.
+    max_grad_norm : float, default=None
+        Clip the total gradient norm before each step, as :class:`skdgm.SSLPEClassifier`.
     train_split, callbacks, device, verbose, warm_start, random_state
         As :class:`skdgm.SSLPEClassifier`.
 
@@ -81,14 +83,15 @@ class DNNClassifier(BaseDGMClassifier):
     _parameter_constraints = {
         name: _SHARED[name]
         for name in ("hidden_sizes", "activation", "batch_norm", "max_epochs", "batch_size",
-                     "lr", "lr_decay", "weight_decay", "train_split", "callbacks", "device",
+                     "lr", "lr_decay", "weight_decay", "max_grad_norm", "train_split",
+                     "callbacks", "device",
                      "verbose", "warm_start", "random_state")
     }
 
     def __init__(self, *, hidden_sizes=(128, 128), activation="relu", batch_norm=False,
                  max_epochs=200, batch_size=100, lr=1e-2, lr_decay=1.0, weight_decay=0.0,
-                 train_split=None, callbacks=None, device="cpu", verbose=0, warm_start=False,
-                 random_state=None):
+                 max_grad_norm=None, train_split=None, callbacks=None, device="cpu", verbose=0,
+                 warm_start=False, random_state=None):
         self.hidden_sizes = hidden_sizes
         self.activation = activation
         self.batch_norm = batch_norm
@@ -97,6 +100,7 @@ class DNNClassifier(BaseDGMClassifier):
         self.lr = lr
         self.lr_decay = lr_decay
         self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
@@ -144,7 +148,8 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
         Adam learning rate (the thesis's moons setting).
     kl_warmup : int, default=50
         Epochs of linear KL warm-up (the thesis's moons setting); 0 disables it.
-    batch_size, labeled_batch_size, lr_decay, weight_decay, labeled_weight, alpha, n_mc_samples
+    batch_size, labeled_batch_size, lr_decay, weight_decay, labeled_weight, alpha, n_mc_samples,
+    max_grad_norm
         As :class:`skdgm.SSLPEClassifier` (same defaults).
     train_split, callbacks, device, verbose, warm_start, random_state
         As :class:`skdgm.SSLPEClassifier`.
@@ -179,6 +184,7 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
                  activation="relu", batch_norm=True, max_epochs=100, batch_size=100,
                  labeled_batch_size=None, lr=3e-3, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=50, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
+                 max_grad_norm=None,
                  train_split=None, callbacks=None, device="cpu", verbose=0, warm_start=False,
                  random_state=None):
         self.hidden_sizes = hidden_sizes
@@ -196,6 +202,7 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
         self.labeled_weight = labeled_weight
         self.alpha = alpha
         self.n_mc_samples = n_mc_samples
+        self.max_grad_norm = max_grad_norm
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
@@ -216,7 +223,8 @@ class _AuxiliaryClassifier(GenerativeMixin, BaseDGMClassifier):
                  likelihood="gaussian", activation="relu", batch_norm=True, max_epochs=100,
                  batch_size=100, labeled_batch_size=None, lr=1e-3, lr_decay=1.0,
                  weight_decay=0.0, kl_warmup=10, labeled_weight="balanced", alpha="auto",
-                 n_mc_samples=1, n_gibbs=10, n_draws=10, train_split=None, callbacks=None,
+                 n_mc_samples=1, max_grad_norm=None, n_gibbs=10, n_draws=10,
+                 train_split=None, callbacks=None,
                  device="cpu", verbose=0, warm_start=False, random_state=None):
         super().__init__(
             hidden_sizes=hidden_sizes, n_latent=n_latent, likelihood=likelihood,
@@ -224,7 +232,7 @@ class _AuxiliaryClassifier(GenerativeMixin, BaseDGMClassifier):
             batch_size=batch_size, labeled_batch_size=labeled_batch_size, lr=lr,
             lr_decay=lr_decay, weight_decay=weight_decay, kl_warmup=kl_warmup,
             labeled_weight=labeled_weight, alpha=alpha, n_mc_samples=n_mc_samples,
-            n_gibbs=n_gibbs, n_draws=n_draws,
+            max_grad_norm=max_grad_norm, n_gibbs=n_gibbs, n_draws=n_draws,
             train_split=train_split, callbacks=callbacks, device=device, verbose=verbose,
             warm_start=warm_start, random_state=random_state)
         self.n_auxiliary = n_auxiliary
@@ -270,6 +278,9 @@ class ADGMClassifier(_AuxiliaryClassifier):
     n_mc_samples : int, default=1
         Samples of (a, z) per row in each training step, the bounds averaged over them
         (Maaloe et al.'s code used 5); each step then costs about ``n_mc_samples`` times more.
+    max_grad_norm : float, default=None
+        Clip the total gradient norm before each optimizer step to this value (skorch's
+        ``GradientNormClipping``; Maaloe et al.'s code capped it at 5); None does not clip.
     n_gibbs : int, default=10
         Samples a ~ q(a|x) over which q(y|a, x) is averaged in prediction (the name is shared
         with the Gibbs-predicting models; no Gibbs chain is run here).

@@ -59,6 +59,10 @@ class SSLPEClassifier(GenerativeMixin, BaseDGMClassifier):
         Samples of z per row in each training step, the bounds averaged over them (a
         lower-variance gradient; the thesis's code used 1, Maaloe et al.'s SDGM code 5).  A
         step costs about ``n_mc_samples`` times more.  SSLAPD's weight draw is shared by them.
+    max_grad_norm : float, default=None
+        Clip the total norm of the gradient to this value before each optimizer step
+        (skorch's ``GradientNormClipping``; Maaloe et al.'s code capped it at 5); None does
+        not clip.
     n_gibbs : int, default=10
         Gibbs steps T for prediction (thesis 4.4).
     n_draws : int, default=10
@@ -158,7 +162,7 @@ class SSLAPDClassifier(GenerativeMixin, BaseDGMClassifier):
                  activation="relu", batch_norm=True, max_epochs=50, batch_size=100,
                  labeled_batch_size=None, lr=3e-3, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=15, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
-                 n_gibbs=10, n_draws=10, init_log_var=-10.0, prior_std=1.0,
+                 max_grad_norm=None, n_gibbs=10, n_draws=10, init_log_var=-10.0, prior_std=1.0,
                  bn_statistics="weight_means", train_split=None, callbacks=None, device="cpu",
                  verbose=0, warm_start=False, random_state=None):
         super().__init__(
@@ -167,7 +171,7 @@ class SSLAPDClassifier(GenerativeMixin, BaseDGMClassifier):
             batch_size=batch_size, labeled_batch_size=labeled_batch_size, lr=lr,
             lr_decay=lr_decay, weight_decay=weight_decay, kl_warmup=kl_warmup,
             labeled_weight=labeled_weight, alpha=alpha, n_mc_samples=n_mc_samples,
-            n_gibbs=n_gibbs, n_draws=n_draws,
+            max_grad_norm=max_grad_norm, n_gibbs=n_gibbs, n_draws=n_draws,
             train_split=train_split, callbacks=callbacks, device=device, verbose=verbose,
             warm_start=warm_start, random_state=random_state)
         self.init_log_var = init_log_var

@@ -7,9 +7,11 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch.callbacks import Callback
 from torch.distributions import Categorical, Independent, Normal, kl_divergence
 
 import skdgm.nn.baselines as nnb
+from skdgm import SSLAPDClassifier, SSLPEClassifier
 from skdgm.baselines import ADGMClassifier, DNNClassifier, M2Classifier, SDGMClassifier
 from skdgm.datasets import make_ssl_moons
 from skdgm.nn.baselines import DNN, M2, AuxiliaryDGM
@@ -277,6 +279,40 @@ def test_parameters_follow_sklearn():
     assert "n_mc_samples" not in DNNClassifier().get_params()
     dnn = DNNClassifier(max_epochs=1).fit(X, y)
     assert not any(hasattr(dnn, m) for m in ("transform", "fit_transform", "sample"))
+
+
+class _GradNormProbe(Callback):
+    """Records the total gradient norm seen by callbacks after the built-in ones."""
+
+    def initialize(self):
+        self.norms_ = []
+        return self
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        grads = [p.grad for _, p in named_parameters if p.grad is not None]
+        self.norms_.append(float(torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(g) for g in grads]))))
+
+
+@pytest.mark.parametrize("cls", [SSLPEClassifier, SSLAPDClassifier, DNNClassifier,
+                                 M2Classifier, ADGMClassifier, SDGMClassifier])
+def test_max_grad_norm_clips_every_step(cls):
+    """max_grad_norm adds skorch's GradientNormClipping before the user's callbacks: every
+    step's gradient reaches them with norm <= max_grad_norm (and is larger without it)."""
+    X, y, _ = make_ssl_moons(n_samples=60, random_state=0)
+    norms = {}
+    for cap in (None, 1e-3):
+        clf = cls(max_grad_norm=cap, max_epochs=2, hidden_sizes=(8,), batch_size=20,
+                  callbacks=[("probe", _GradNormProbe())], random_state=0).fit(X, y)
+        names = [name for name, _ in clf.net_.callbacks_]
+        assert ("gradient_clipping" in names) == (cap is not None)
+        norms[cap] = dict(clf.net_.callbacks_)["probe"].norms_
+        assert len(norms[cap]) >= 2
+    assert max(norms[1e-3]) <= 1e-3 * (1 + 1e-4)
+    assert min(norms[None]) > 1e-3
+    assert clone(cls(max_grad_norm=5.0)).get_params()["max_grad_norm"] == 5.0
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        cls(max_grad_norm=0).fit(X, y)
 
 
 EXPECTED_FAILED = {

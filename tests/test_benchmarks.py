@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 
@@ -205,6 +206,12 @@ def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
     ranked = {json.dumps(r["point"], sort_keys=True): r["runs"]
               for r in stage2["summary"][0]["ranking"]}
     assert sorted(ranked.values()) == [1, 2, 2]  # max_epochs 1 (first stage), wd 0 and 1e-4
+    # every command that added fits is recorded, oldest first
+    assert [c.split(" --models")[0] for c in stage2["invocations"]] == [
+        "python -m benchmarks.moons_search"] * 3
+    assert "--update-configs" in stage2["invocations"][0]
+    assert stage2["invocations"][2].endswith(shlex.quote(json.dumps(sub)) + " --out "
+                                             + shlex.quote(str(tmp_path / "out")))
 
 
 def test_batch_bald_speed_tiny(tmp_path):
