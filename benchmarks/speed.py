@@ -895,6 +895,13 @@ def _jsonable(obj):
 
 
 # -- entry point --------------------------------------------------------------------------------
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads N`` (torch threads), by default every core this process may use."""
+    n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    parser.add_argument("--threads", type=int, default=n_cpus,
+                        help=f"torch threads (default: all {n_cpus} cores)")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed",
@@ -910,9 +917,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.set_defaults(profile="quick")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default benchmarks/results/speed_<device>)")
-    n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    parser.add_argument("--threads", type=int, default=n_cpus,
-                        help=f"torch threads (default: all {n_cpus} cores)")
+    add_threads_argument(parser)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--no-baselines", action="store_true",
                         help="skip the baseline estimators")

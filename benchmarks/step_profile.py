@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -43,6 +42,7 @@ from torch.profiler import ProfilerActivity, profile
 from benchmarks.speed import (
     PROFILES,
     Bench,
+    add_threads_argument,
     count_flops,
     machine_info,
     make_estimator,
@@ -149,9 +149,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="output folder (default benchmarks/results/step_profile_cpu)")
     parser.add_argument("--name", default="step_profile",
                         help="results file name without .json (default step_profile)")
-    n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    parser.add_argument("--threads", type=int, default=n_cpus,
-                        help=f"torch threads (default: all {n_cpus} cores)")
+    add_threads_argument(parser)
     parser.add_argument("--steps", type=int, default=6, help="profiled steps (default 6)")
     parser.add_argument("--timed", type=int, default=20,
                         help="unprofiled timed steps (default 20)")
