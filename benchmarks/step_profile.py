@@ -202,10 +202,6 @@ def main(argv: Sequence[str] | None = None) -> dict:
     return results
 
 
-if __name__ == "__main__":
-    main()
-
-
 def render_markdown(results: dict, title: str = "") -> str:
     """Markdown tables of one ``step_profile.json`` (used by :mod:`benchmarks.report`)."""
     meta = results["meta"]
@@ -229,3 +225,7 @@ def render_markdown(results: dict, title: str = "") -> str:
             f"{kernel:.0f} ({res['matmul_kernel_share_of_matmul_rate']:.0%}) | "
             + ", ".join(f"{g} {ms:.1f}" for g, ms in others) + " |")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
