@@ -1,4 +1,5 @@
-"""Where the time of one SSLPE / SSLAPD training step goes: a torch-profiler breakdown.
+"""Where the time of SSLPE / SSLAPD training steps and predictions goes: a torch-profiler
+breakdown.
 
 Run as::
 
@@ -22,9 +23,16 @@ largest operators listed, so a reader sees what a faster step would have to remo
 profiler adds a fixed cost per operator call, which inflates the many small non-matmul calls;
 the unprofiled step time is measured too and given beside the profiled one.
 
+The same breakdown is taken for the two other speed targets: Gibbs ``predict_proba`` (T steps,
+weights resampled at every step for SSLAPD) and the Monte-Carlo sampling behind a BALD query
+(``predict_proba_samples``, one chain per draw), over ``--predict-rows`` rows of an estimator
+fitted for one epoch (the cost of prediction does not depend on how well it is trained).  For
+every profiled call the matmuls with the most time are listed by operand shape with their
+GFLOP/s, which shows which shapes run below the large-matmul rate.
+
 Results go to ``step_profile.json`` under ``--out`` (default
 ``benchmarks/results/step_profile_cpu``); ``--name`` changes the file name (e.g. to keep a
-profile taken before a change).  A run takes about a minute on a 2-core CPU.
+profile taken before a change).  A run takes about two minutes on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
 
@@ -107,32 +116,90 @@ def profile_step(bench: Bench, cls: type, prof, batch_norm: bool, n_steps: int,
         times.append(bench.now() - start)
     flops = count_flops(lambda: net.train_step_single(batches[0]))
     net.optimizer_.zero_grad()
-    with profile(activities=[ProfilerActivity.CPU]) as prof_run:
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof_run:
         for batch in batches[3 + n_timed:]:
             step(batch)
+    step_s = statistics.median(times)
+    return {"step_s_unprofiled": step_s, "step_s_all": times, "gflops_per_s": flops / step_s / 1e9,
+            **breakdown(prof_run, n_steps, flops), "n_profiled_steps": n_steps}
+
+
+def breakdown(prof_run, n_calls: int, flops: int) -> dict:
+    """Operator self time per call of a profiled run, split into :data:`GROUPS`, the matmul
+    time share and kernel rate, and the matmul time and rate of each operand shape."""
     ops: dict[str, dict] = {}
     for ev in prof_run.key_averages():
         if ev.self_cpu_time_total <= 0 or not ev.key.startswith("aten::"):
             continue
-        ops[ev.key] = {"self_ms_per_step": ev.self_cpu_time_total / 1e3 / n_steps,
-                       "calls_per_step": ev.count / n_steps, "group": group_of(ev.key)}
+        ops[ev.key] = {"self_ms_per_step": ev.self_cpu_time_total / 1e3 / n_calls,
+                       "calls_per_step": ev.count / n_calls, "group": group_of(ev.key)}
     total = sum(o["self_ms_per_step"] for o in ops.values())
     groups: dict[str, float] = {}
     for o in ops.values():
         groups[o["group"]] = groups.get(o["group"], 0.0) + o["self_ms_per_step"]
     matmul_ms = groups.get("matmul", 0.0)
-    step_s = statistics.median(times)
     return {
-        "step_s_unprofiled": step_s, "step_s_all": times,
         "operator_ms_per_step_profiled": total,
         "flops_per_step": flops,
-        "gflops_per_s": flops / step_s / 1e9,
         "matmul_time_share": matmul_ms / total,
         "matmul_kernel_gflops_per_s": flops / (matmul_ms / 1e3) / 1e9 if matmul_ms else None,
         "groups_ms_per_step": dict(sorted(groups.items(), key=lambda kv: -kv[1])),
         "top_ops": dict(sorted(ops.items(), key=lambda kv: -kv[1]["self_ms_per_step"])[:12]),
-        "n_profiled_steps": n_steps,
+        "matmul_shapes": matmul_shapes(prof_run, n_calls),
     }
+
+
+def matmul_flops(name: str, shapes: Sequence) -> int | None:
+    """FLOPs (2*m*n*k per product) of one matmul operator call from its operand shapes."""
+    try:
+        if name == "aten::mm":
+            (m, k), (_, n) = shapes[0], shapes[1]
+            return 2 * m * k * n
+        if name == "aten::addmm":
+            (m, k), (_, n) = shapes[1], shapes[2]
+            return 2 * m * k * n
+        if name == "aten::bmm":
+            (b, m, k), (_, _, n) = shapes[0], shapes[1]
+            return 2 * b * m * k * n
+        if name in ("aten::baddbmm", "aten::addbmm"):
+            (b, m, k), (_, _, n) = shapes[1], shapes[2]
+            return 2 * b * m * k * n
+    except (IndexError, TypeError, ValueError):
+        return None
+    return None
+
+
+def matmul_shapes(prof_run, n_calls: int, top: int = 10) -> list[dict]:
+    """The ``top`` matmul (operator, operand shapes) by self time per call, with their rate."""
+    rows = []
+    for ev in prof_run.key_averages(group_by_input_shape=True):
+        if ev.key not in MATMUL_OPS or ev.self_cpu_time_total <= 0:
+            continue
+        shapes = [list(sh) for sh in ev.input_shapes if sh]
+        flops = matmul_flops(ev.key, shapes)
+        seconds = ev.self_cpu_time_total / 1e6
+        rows.append({"op": ev.key, "shapes": shapes, "calls_per_step": ev.count / n_calls,
+                     "self_ms_per_step": seconds * 1e3 / n_calls,
+                     "gflops_per_s": None if flops is None else flops * ev.count / seconds / 1e9})
+    return sorted(rows, key=lambda r: -r["self_ms_per_step"])[:top]
+
+
+def profile_prediction(bench: Bench, est, X: np.ndarray, quantity: str, n_draws: int,
+                       repeats: int = 2) -> dict:
+    """Profile one call of Gibbs ``predict_proba`` or of the Monte-Carlo sampling behind a
+    BALD query (``predict_proba_samples`` with ``n_draws`` chains) over the rows ``X``; the
+    unprofiled time is the best of ``repeats`` calls."""
+    fn = ((lambda: est.predict_proba(X)) if quantity == "predict_proba"
+          else (lambda: est.predict_proba_samples(X, n_draws=n_draws)))
+    est.predict_proba(X[:256])                                  # warm-up
+    best, times = bench.best_of(fn, repeats)
+    flops = count_flops(fn)
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof_run:
+        fn()
+    return {"rows": int(X.shape[0]), "n_gibbs": est.n_gibbs,
+            "n_draws": n_draws if quantity != "predict_proba" else 1,
+            "step_s_unprofiled": best, "step_s_all": times, "gflops_per_s": flops / best / 1e9,
+            **breakdown(prof_run, 1, flops), "n_profiled_steps": 1}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -153,11 +220,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=6, help="profiled steps (default 6)")
     parser.add_argument("--timed", type=int, default=20,
                         help="unprofiled timed steps (default 20)")
+    parser.add_argument("--predict-rows", type=int, default=4096,
+                        help="rows of the profiled predictions (default 4096, at most the "
+                             "profile's prediction rows)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    """Profile the four training steps and write ``<name>.json``; returns the results."""
+    """Profile the four training steps, Gibbs prediction and BALD sampling and write
+    ``<name>.json``; returns the results."""
     args = parse_args(argv)
     prof = PROFILES[args.profile]
     out_dir = args.out or Path(__file__).resolve().parent / "results" / "step_profile_cpu"
@@ -183,6 +254,21 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 bench.log(f"  {res['step_s_unprofiled'] * 1e3:.1f} ms/step, matmul "
                           f"{res['matmul_time_share']:.0%} of operator time at "
                           f"{res['matmul_kernel_gflops_per_s'] or 0:.0f} GFLOP/s")
+        x_pred = np.random.default_rng(1).random(
+            (min(args.predict_rows, prof.predict_rows), prof.n_features), dtype=np.float32)
+        results["prediction"] = {}
+        for name, cls in (("SSLPE", SSLPEClassifier), ("SSLAPD", SSLAPDClassifier)):
+            est = make_estimator(cls, prof, str(bench.device), False, prof.batch_l,
+                                 prof.batch_u)
+            est.fit(*synthetic_data(prof, prof.batch_l, 2 * prof.batch_u, prof.n_classes))
+            for quantity in ("predict_proba", "BALD_sampling"):
+                bench.log(f"{name} {quantity}: {x_pred.shape[0]} rows")
+                res = profile_prediction(bench, est, x_pred, quantity, prof.n_draws,
+                                         prof.predict_repeats)
+                results["prediction"][f"{name}_{quantity}"] = res
+                bench.log(f"  {res['step_s_unprofiled']:.2f} s, matmul "
+                          f"{res['matmul_time_share']:.0%} of operator time at "
+                          f"{res['matmul_kernel_gflops_per_s'] or 0:.0f} GFLOP/s")
         end_rate = matmul_gflops(bench, size, size, size, prof.matmul_repeats,
                                  prof.matmul_seconds)["gflops_per_s"]
         results["matmul_size"] = size
@@ -190,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         results["matmul_square_start_end"] = [start_rate, end_rate]
         results["meta"]["wall_s"] = time.perf_counter() - bench.t0
         ref = results["matmul_square_gflops_per_s"]
-        for res in results["steps"].values():
+        for res in [*results["steps"].values(), *results["prediction"].values()]:
             res["share_of_matmul_rate"] = res["gflops_per_s"] / ref
             kernel = res["matmul_kernel_gflops_per_s"]
             res["matmul_kernel_share_of_matmul_rate"] = None if kernel is None else kernel / ref
@@ -202,28 +288,57 @@ def main(argv: Sequence[str] | None = None) -> dict:
     return results
 
 
+def _table(entries: dict, first: str, unit: str, scale: float, digits: int, size: int
+           ) -> list[str]:
+    """Rows of profiled calls: time (``scale`` x seconds, ``digits`` decimals), rates, groups."""
+    lines = [f"| {first} | {unit} (no profiler) | GFLOP/s | share of matmul rate | "
+             "matmul share of operator time | other operator ms per matmul ms | "
+             f"matmul kernels' GFLOP/s (share of {size}² rate) | "
+             "largest other groups (ms per call, profiled) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key, res in entries.items():
+        others = [(g, ms) for g, ms in res["groups_ms_per_step"].items() if g != "matmul"][:3]
+        kernel = res["matmul_kernel_gflops_per_s"]
+        lines.append(
+            f"| {_label(key)} | {res['step_s_unprofiled'] * scale:.{digits}f} | "
+            f"{res['gflops_per_s']:.0f} | {res['share_of_matmul_rate']:.0%} | "
+            f"{res['matmul_time_share']:.0%} | "
+            f"{(1 - res['matmul_time_share']) / res['matmul_time_share']:.2f} | "
+            f"{kernel:.0f} ({res['matmul_kernel_share_of_matmul_rate']:.0%}) | "
+            + ", ".join(f"{g} {ms:.1f}" for g, ms in others) + " |")
+    return lines
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ", 1).replace("BALD_", "BALD ")
+
+
+def _shape_text(row: dict) -> str:
+    dims = "·".join("x".join(str(d) for d in sh) for sh in row["shapes"][-2:])
+    rate = "?" if row["gflops_per_s"] is None else f"{row['gflops_per_s']:.0f}"
+    return f"{row['op'].removeprefix('aten::')} {dims}: {row['self_ms_per_step']:.0f} ms at {rate}"
+
+
 def render_markdown(results: dict, title: str = "") -> str:
     """Markdown tables of one ``step_profile.json`` (used by :mod:`benchmarks.report`)."""
     meta = results["meta"]
     ref, size = results["matmul_square_gflops_per_s"], results["matmul_size"]
     lines = [title + f"Command `{results['command']}` · {meta.get('cpu', '?')} · torch "
              f"{meta.get('torch', '?')} · {meta.get('date', '?')}.  {size}² matmul rate "
-             f"{ref:.0f} GFLOP/s (best of the start and the end of the run).", "",
-             "| step | ms/step (no profiler) | GFLOP/s | share of matmul rate | "
-             "matmul share of operator time | other operator ms per matmul ms | "
-             f"matmul kernels' GFLOP/s (share of {size}² rate) | "
-             "largest other groups (ms/step, profiled) |",
-             "|---|---|---|---|---|---|---|---|"]
-    for key, res in results["steps"].items():
-        others = [(g, ms) for g, ms in res["groups_ms_per_step"].items() if g != "matmul"][:3]
-        kernel = res["matmul_kernel_gflops_per_s"]
-        lines.append(
-            f"| {key.replace('_', ' ', 1)} | {res['step_s_unprofiled'] * 1e3:.1f} | "
-            f"{res['gflops_per_s']:.0f} | {res['share_of_matmul_rate']:.0%} | "
-            f"{res['matmul_time_share']:.0%} | "
-            f"{(1 - res['matmul_time_share']) / res['matmul_time_share']:.2f} | "
-            f"{kernel:.0f} ({res['matmul_kernel_share_of_matmul_rate']:.0%}) | "
-            + ", ".join(f"{g} {ms:.1f}" for g, ms in others) + " |")
+             f"{ref:.0f} GFLOP/s (best of the start and the end of the run).", ""]
+    lines += _table(results["steps"], "step", "ms/step", 1e3, 1, size)
+    prediction = results.get("prediction")
+    if prediction:
+        first = next(iter(prediction.values()))
+        lines += ["", f"Prediction over {first['rows']:,} rows (T = {first['n_gibbs']} Gibbs "
+                  "steps; BALD sampling: the per-draw probabilities of a BALD query, "
+                  f"{max(r['n_draws'] for r in prediction.values())} chains):", ""]
+        lines += _table(prediction, "call", "s", 1.0, 2, size)
+        lines += ["", "The matmuls with the most time in each prediction call (operator, "
+                  "operand shapes, profiled ms and GFLOP/s):", ""]
+        for key, res in prediction.items():
+            lines.append(f"- {_label(key)}: "
+                         + "; ".join(_shape_text(r) for r in res["matmul_shapes"][:4]))
     return "\n".join(lines) + "\n"
 
 

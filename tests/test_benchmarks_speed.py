@@ -125,7 +125,44 @@ def test_step_profile_tiny_splits_the_step_into_groups(tmp_path):
                    for name, op in step["top_ops"].items())
         if key.startswith("SSLAPD"):   # the weight draw of Bayes-by-backprop
             assert groups["random numbers"] > 0
+    assert set(res["prediction"]) == {"SSLPE_predict_proba", "SSLPE_BALD_sampling",
+                                      "SSLAPD_predict_proba", "SSLAPD_BALD_sampling"}
+    for key, call in res["prediction"].items():
+        groups = call["groups_ms_per_step"]
+        assert sum(groups.values()) == pytest.approx(call["operator_ms_per_step_profiled"])
+        assert call["flops_per_step"] > 0 and call["rows"] == 64
+        assert call["n_draws"] == (3 if key.endswith("sampling") else 1)
+        # every listed matmul shape has its FLOPs from the operand shapes, and they cannot
+        # add up to more than the counted FLOPs of the call
+        shapes = call["matmul_shapes"]
+        assert shapes and all(r["gflops_per_s"] > 0 for r in shapes)
+        assert sum(r["gflops_per_s"] * r["self_ms_per_step"] * 1e6 for r in shapes) <= (
+            call["flops_per_step"] * 1.0001)
     assert step_profile.group_of("aten::addmm") == "matmul"
     assert step_profile.group_of("aten::exp") == "other elementwise and reductions"
+    assert step_profile.matmul_flops("aten::addmm", [[5], [4, 3], [3, 5]]) == 2 * 4 * 3 * 5
+    assert step_profile.matmul_flops("aten::baddbmm", [[1, 1, 5], [2, 4, 3], [2, 3, 5]]) == (
+        2 * 2 * 4 * 3 * 5)
     table = step_profile.render_markdown(res)
-    assert table.count("\n| SSL") == 4
+    assert table.count("\n| SSL") == 8
+
+
+def test_predict_chunk_tiny_times_every_chunk_size(tmp_path):
+    import skdgm.base
+    from benchmarks import predict_chunk
+
+    before = skdgm.base.PREDICT_CHUNK
+    res = predict_chunk.main(["--profile", "tiny", "--rows", "32", "--repeats", "2",
+                              "--chunks", "32", "8", "--threads", "1", "--out", str(tmp_path)])
+    assert skdgm.base.PREDICT_CHUNK == before          # restored
+    assert res == json.loads((tmp_path / "predict_chunk.json").read_text())
+    assert {(r["model"], r["call"], r["chunk"]) for r in res["rows"]} == {
+        (m, c, k) for m in ("SSLPE", "SSLAPD") for c in predict_chunk.CALLS for k in (32, 8)}
+    for row in res["rows"]:
+        assert len(row["all_s"]) == 2 and row["best_s"] == min(row["all_s"])
+        ref = next(r for r in res["rows"] if (r["model"], r["call"], r["chunk"])
+                   == (row["model"], row["call"], 32))
+        assert row["median_vs_chunk_32"] == pytest.approx(row["median_s"] / ref["median_s"])
+    table = predict_chunk.render_markdown(res)
+    assert table.count("\n| SSL") == 4 and "8 rows/pass" in table
+
