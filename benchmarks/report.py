@@ -114,6 +114,8 @@ def _newest_moons_runs(files: list[Path], labels: str) -> dict[tuple, tuple]:
     newest: dict[tuple, tuple] = {}
     for path in files:
         d = json.loads(path.read_text())
+        if d["args"].get("model_seed_offset"):    # a seed-sensitivity check, not the protocol
+            continue
         for s in d["summary"]:
             key = (s["noise"], s["model"])
             if s["labels"] == labels and (key not in newest
@@ -205,7 +207,10 @@ def moons() -> str:
         cmd = (f"python -m benchmarks.moons --models {' '.join(a['models'])} --noise "
                f"{' '.join(map(str, a['noise']))} --seeds {a['seeds']} --random-draws "
                f"{a['random_draws']} --random-noise {' '.join(map(str, a['random_noise']))} "
-               f"--n-jobs {a['n_jobs']} --out {path.parent.relative_to(RESULTS.parent.parent)}")
+               f"--n-jobs {a['n_jobs']}"
+               + (f" --model-seed-offset {a['model_seed_offset']}"
+                  if a.get("model_seed_offset") else "")
+               + f" --out {path.parent.relative_to(RESULTS.parent.parent)}")
         configs = d.get("config", {})
         tuned = sorted(m for m, c in configs.items() if isinstance(c, dict) and c.get("by_noise"))
         if tuned:
@@ -286,7 +291,8 @@ def speed() -> str:
 
 
 def step_profile() -> str:
-    head = "### Where a CPU training step's time goes (profile), and what was tried\n\n"
+    head = ("### Where the time of a CPU training step and of a prediction goes (profile), and "
+            "what was tried\n\n")
     after = _load("step_profile_cpu/step_profile.json")
     if after is None:
         return head + _missing("python -m benchmarks.step_profile --quick")
@@ -318,13 +324,53 @@ def step_profile() -> str:
             "noise (slower than torch's here).  What is left: the weight noise of SSLAPD "
             "(one normal per classifier weight per step, ~0.7 M, from torch's serial CPU "
             "generator), the Bernoulli likelihood's transcendental functions, ReLU backward, "
-            "Adam, and the copies of bias broadcasting in `addmm`, each a few percent.\n"]
+            "Adam, and the copies of bias broadcasting in `addmm`, each a few percent.\n",
+            "The same split for the two prediction targets (the second table of the newest "
+            "run; Gibbs `predict_proba` with T = 10 and the sampling behind a BALD query with "
+            "10 chains): matmuls take about four fifths of the operator time, so what a "
+            "prediction loses against the 2048² rate is mostly the kernels' own rate at these "
+            "shapes, listed per operand shape below the table: the products with 100 inputs "
+            "(the z-part of the first layer of p(y|x,z)) and with 10 outputs (the class "
+            "logits) run well below it.  The rest: copies (`addmm` writes its broadcast bias "
+            "into the output before the product), the normal draws of z and, for SSLAPD, of "
+            "the classifier weights (redrawn at every Gibbs step, so the 784-wide x-part of "
+            "that first layer is a product at every step too, where SSLPE computes it once "
+            "per row), the class-row lookups of q(z|x,y)'s first layer, and the categorical "
+            "draws of y.  Tried for prediction (commits in the history): batch norm folded "
+            "into the weights, the first layers' x-parts computed once per row (and weight "
+            "draw), and the rows per pass (next section).\n"]
     before = _load("step_profile_cpu/step_profile_before.json")
     if before is not None:
         text.append(render_markdown(before, "Before the last two changes (the same command "
                                             "on commit dbf3d92):\n\n"))
     text.append(render_markdown(after, "After them:\n\n"))
     return "\n".join(text) + "\n"
+
+
+def predict_chunk() -> str:
+    head = "### Rows per prediction pass (`PREDICT_CHUNK`), CPU\n\n"
+    d = _load("predict_chunk_cpu/predict_chunk.json")
+    if d is None:
+        return head + _missing("python -m benchmarks.predict_chunk")
+    from benchmarks.predict_chunk import render_markdown
+    from skdgm.base import PREDICT_CHUNK
+
+    m = d["machine"]
+    ref = d["reference_chunk"]
+    ours = [r[f"median_vs_chunk_{ref}"] for r in d["rows"] if r["chunk"] == PREDICT_CHUNK]
+    verdict = ("" if not ours or PREDICT_CHUNK == ref else
+               f" ({'faster' if max(ours) < 1 else 'not faster'} than {ref} in "
+               f"{sum(x < 1 for x in ours)} of the {len(ours)} timings here)")
+    return (head + "Prediction runs in row chunks of `PREDICT_CHUNK // n_draws` rows, every "
+            "chunk carrying all its chains (`skdgm/base.py`).  The chunk sizes below were "
+            "timed interleaved within every repeat (median of the repeats; in brackets the "
+            f"change against {d['reference_chunk']} rows per pass), on the MNIST-size networks "
+            f"of the speed benchmark, T = 10 Gibbs steps, 10 draws for the BALD sampling.  "
+            f"The package's CPU value now: {PREDICT_CHUNK}{verdict}.  SSLAPD draws its "
+            "classifier weights afresh for every pass and Gibbs step, which is why it gains "
+            "less from small passes.\n\n"
+            f"Command `{d['command']}` · {_machine(m)}, {m['torch_threads']} torch threads · "
+            "`results/predict_chunk_cpu/predict_chunk.json`\n\n" + render_markdown(d) + "\n")
 
 
 def batch_bald_speed() -> str:
@@ -605,7 +651,7 @@ def main() -> None:
           "first-layer x-part (~16:25 UTC) changed speed, not the mathematics, so earlier "
           "accuracy results stand; timings before them are of the slower code.\n")
     for section in (demo, fit_time, weighting, moons, moons_search, batch_norm, mnist,
-                    active_learning, speed, step_profile, batch_bald_speed):
+                    active_learning, speed, step_profile, predict_chunk, batch_bald_speed):
         print(section())
 
 

@@ -24,11 +24,17 @@ from skorch.callbacks import EpochScoring, GradientNormClipping, LRScheduler, Pr
 from skdgm._training import DGMNet, labeled_accuracy
 from skdgm.callbacks import DivergenceCheck, KLWarmup
 
-#: rows x posterior draws per forward pass at prediction time: large enough for efficient
-#: matmuls, small enough that the temporaries (about 10 MB at width 500) are reused from the
-#: heap instead of being freshly mapped, and page-faulted, on every allocation (measured: 17%
-#: less CPU time for a 10-draw BALD pass than with 4096 rows x 10 draws per pass)
-PREDICT_CHUNK = 4096
+#: rows x posterior draws per forward pass at prediction time on the CPU: enough rows for
+#: efficient matmuls, few enough that a pass's temporaries (4 MB at width 500) stay in the
+#: shared cache.
+#: ``python -m benchmarks.predict_chunk`` on a 2-core CPU (1 MB L2 per core, BENCHMARKS.md):
+#: 2048 was 6-11% faster than 4096 for Gibbs ``predict_proba`` and BALD sampling of SSLPE and
+#: SSLAPD; 1024 was fastest for SSLPE's ``predict_proba`` (-21%) but not for SSLAPD, which
+#: draws its classifier weights afresh for every pass and Gibbs step.  (An earlier change had
+#: cut 40960 rows per pass to 4096: 17% less CPU time for a 10-draw BALD pass.)
+PREDICT_CHUNK = 2048
+#: the same on a GPU, where larger passes mean fewer kernel launches (not re-tuned)
+PREDICT_CHUNK_CUDA = 4096
 
 
 def unlabeled_mask(y: np.ndarray) -> np.ndarray:
@@ -280,17 +286,23 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         device = torch.device(self.device)
         return torch.Generator(device=device).manual_seed(self.seed_ + 2)
 
+    def _chunk_rows(self, n_draws: int = 1) -> int:
+        """Rows per prediction pass with ``n_draws`` chains each (see ``PREDICT_CHUNK``)."""
+        rows = PREDICT_CHUNK_CUDA if torch.device(self.device).type == "cuda" else PREDICT_CHUNK
+        return max(1, rows // n_draws)
+
     def _batched(self, X: np.ndarray, fn, row_dim: int = 0, n_draws: int = 1,
                  shared=None) -> np.ndarray:
         """Apply ``fn(module, x_chunk, generator)`` to row chunks of X without gradients, with
-        ``PREDICT_CHUNK // n_draws`` rows per chunk when ``fn`` runs ``n_draws`` chains.  With
-        ``shared``, ``s = shared(module, generator)`` is computed once and every chunk gets
-        ``fn(module, x_chunk, generator, s)`` (e.g. weight draws common to all rows)."""
+        ``PREDICT_CHUNK // n_draws`` rows per chunk (``PREDICT_CHUNK_CUDA`` on a GPU) when
+        ``fn`` runs ``n_draws`` chains.  With ``shared``, ``s = shared(module, generator)`` is
+        computed once and every chunk gets ``fn(module, x_chunk, generator, s)`` (e.g. weight
+        draws common to all rows)."""
         module = self.net_.module_
         module.eval()
         gen = self._generator()
         outs = []
-        chunk = max(1, PREDICT_CHUNK // n_draws)
+        chunk = self._chunk_rows(n_draws)
         with torch.no_grad():
             extra = () if shared is None else (shared(module, gen),)
             for start in range(0, X.shape[0], chunk):

@@ -55,6 +55,27 @@ def test_fit_predict_shapes_and_fitted_attributes(cls, moons_small):
     assert set(clf.predict(X[:10])) <= {0, 1}
 
 
+def test_prediction_passes_have_the_device_chunk_size(moons_small, monkeypatch):
+    """CPU passes take PREDICT_CHUNK rows (split among the draws), GPU passes
+    PREDICT_CHUNK_CUDA (larger: fewer kernel launches)."""
+    import skdgm.base
+
+    X, y, _ = moons_small
+    clf = SSLPEClassifier(**TINY).fit(X, y)
+    monkeypatch.setattr(skdgm.base, "PREDICT_CHUNK", 16)
+    monkeypatch.setattr(skdgm.base, "PREDICT_CHUNK_CUDA", 1000)
+    assert clf._chunk_rows() == 16 and clf._chunk_rows(5) == 3 and clf._chunk_rows(40) == 1
+    seen = []
+    module = clf.net_.module_
+    original = module.predict_proba
+    monkeypatch.setattr(module, "predict_proba",
+                        lambda x, *a: seen.append(x.shape[0]) or original(x, *a))
+    proba = clf.predict_proba(X[:40])
+    assert seen == [16, 16, 8] and proba.shape == (40, 2)
+    clf.set_params(device="cuda")      # the rule only; nothing runs on a GPU here
+    assert clf._chunk_rows() == 1000 and clf._chunk_rows(10) == 100
+
+
 def test_posterior_draws_are_shared_by_rows_in_different_chunks(moons_small, monkeypatch):
     """Draw d of ``predict_proba_samples`` is one weight sample W_d for every row, also across
     prediction chunks (BatchBALD scores joint draws over rows): copies of one row, predicted in
