@@ -41,6 +41,32 @@ def test_moons_tiny(tmp_path):
     assert {s["thesis_accuracy"] for s in fixed} == {73.04, 95.9}
 
 
+def test_moons_model_seed_offset_changes_the_model_seed_only(tmp_path, monkeypatch):
+    """--model-seed-offset K fits with random_state = seed + K on the seed's data, and the
+    report's headline tables leave such a run out (it is a check, not the protocol)."""
+    from benchmarks import moons, report
+
+    seen = []
+    real_evaluate = moons.evaluate
+
+    def spy(clf, X, y):
+        seen.append((clf.random_state, float(X[0, 0])))
+        return real_evaluate(clf, X, y)
+
+    monkeypatch.setattr(moons, "evaluate", spy)
+    common = ["--models", "DNN", "--noise", "0.2", "--seeds", "2", "--random-draws", "0",
+              "--n-samples", "100", "--epochs-scale", "0.01", "--n-jobs", "1"]
+    moons.main([*common, "--out", str(tmp_path / "moons_a")])
+    moons.main([*common, "--model-seed-offset", "10", "--out", str(tmp_path / "moons_b")])
+    first, second = sorted(seen[:2]), sorted(seen[2:])
+    assert [s for s, _ in first] == [0, 1] and [s for s, _ in second] == [10, 11]
+    assert [x for _, x in first] == [x for _, x in second]      # the same test data
+    res = json.loads((tmp_path / "moons_b" / "moons.json").read_text())
+    assert res["args"]["model_seed_offset"] == 10
+    newest = report._newest_moons_runs(sorted(tmp_path.glob("moons*/moons.json")), "fixed")
+    assert newest[(0.2, "DNN")][1] == "moons_a"
+
+
 def test_active_learning_tiny(tmp_path):
     from benchmarks import active_learning
 
