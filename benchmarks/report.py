@@ -160,6 +160,22 @@ def _moons_headline(files: list[Path]) -> str:
             f"{'–' if s['thesis_log_lik'] is None else s['thesis_log_lik']} | "
             f"{'–' if ta is None else format(s['accuracy_mean'] - ta, '+.2f')} | "
             f"{'yes' if same else 'no'} | `{run}` |")
+    checks = []
+    for path in files:
+        d = json.loads(path.read_text())
+        offset = d["args"].get("model_seed_offset")
+        if offset:
+            checks += [f"{s['model']} noise {s['noise']}, seeds 0–{d['args']['seeds'] - 1}, "
+                       f"`random_state` = seed + {offset}: "
+                       f"{s['accuracy_mean']:.2f} ({s['accuracy_std']:.2f}), "
+                       f"{s['accuracy_min']:.2f}–{s['accuracy_max']:.2f}, log p(y|x) "
+                       f"{s['log_lik_mean']:.3f} (`{path.parent.name}`)"
+                       for s in d["summary"] if s["labels"] == "fixed"]
+    if checks:
+        lines += ["", "Seed checks, not in the table: the protocol's data and test sets, "
+                  "fits with another model seed (`--model-seed-offset`), so the runs differ "
+                  "from the protocol's only in the model's random stream (initialisation, "
+                  "batch order, noise): " + "; ".join(checks) + "."]
     return "\n".join(lines) + "\n"
 
 
