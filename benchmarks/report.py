@@ -382,11 +382,23 @@ def predict_chunk() -> str:
             "timed interleaved within every repeat (median of the repeats; in brackets the "
             f"change against {d['reference_chunk']} rows per pass), on the MNIST-size networks "
             f"of the speed benchmark, T = 10 Gibbs steps, 10 draws for the BALD sampling.  "
-            f"The package's CPU value now: {PREDICT_CHUNK}{verdict}.  SSLAPD draws its "
-            "classifier weights afresh for every pass and Gibbs step, which is why it gains "
-            "less from small passes.\n\n"
+            f"The package's CPU value now: {PREDICT_CHUNK}{verdict}.\n\n"
             f"Command `{d['command']}` · {_machine(m)}, {m['torch_threads']} torch threads · "
-            "`results/predict_chunk_cpu/predict_chunk.json`\n\n" + render_markdown(d) + "\n")
+            "`results/predict_chunk_cpu/predict_chunk.json`\n\n" + render_markdown(d) + "\n"
+            + _predict_chunk_before())
+
+
+def _predict_chunk_before() -> str:
+    b = _load("predict_chunk_cpu/predict_chunk_before.json")
+    if b is None:
+        return ""
+    from benchmarks.predict_chunk import render_markdown
+
+    return ("Before SSLAPD's weight draws were shared by the chunks of a `predict_proba` call "
+            "(each chunk drew its own weights for every Gibbs step, so small chunks meant "
+            "more weight sampling; the same command on commit 2798581, "
+            f"{_machine(b['machine'])}, `results/predict_chunk_cpu/predict_chunk_before.json`)"
+            ":\n\n" + render_markdown(b) + "\n")
 
 
 def batch_bald_speed() -> str:

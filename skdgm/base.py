@@ -25,14 +25,13 @@ from skdgm._training import DGMNet, labeled_accuracy
 from skdgm.callbacks import DivergenceCheck, KLWarmup
 
 #: rows x posterior draws per forward pass at prediction time on the CPU: enough rows for
-#: efficient matmuls, few enough that a pass's temporaries (4 MB at width 500) stay in the
-#: shared cache.
+#: efficient matmuls, few enough that a pass's temporaries (2 MB at width 500) stay in cache.
 #: ``python -m benchmarks.predict_chunk`` on a 2-core CPU (1 MB L2 per core, BENCHMARKS.md):
-#: 2048 was 6-11% faster than 4096 for Gibbs ``predict_proba`` and BALD sampling of SSLPE and
-#: SSLAPD; 1024 was fastest for SSLPE's ``predict_proba`` (-21%) but not for SSLAPD, which
-#: draws its classifier weights afresh for every pass and Gibbs step.  (An earlier change had
-#: cut 40960 rows per pass to 4096: 17% less CPU time for a 10-draw BALD pass.)
-PREDICT_CHUNK = 2048
+#: 1024 was 12-29% faster than 4096 for Gibbs ``predict_proba`` and BALD sampling of SSLPE
+#: and SSLAPD, once SSLAPD's weight draws were shared by all chunks (with a draw per chunk,
+#: small chunks cost SSLAPD more weight sampling than they saved).  An earlier change had cut
+#: 40960 rows per pass to 4096 (17% less CPU time for a 10-draw BALD pass).
+PREDICT_CHUNK = 1024
 #: the same on a GPU, where larger passes mean fewer kernel launches (not re-tuned)
 PREDICT_CHUNK_CUDA = 4096
 
@@ -319,7 +318,10 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         ``random_state``: repeated calls agree.
         """
         X = self._validate_X(X)
-        proba = self._batched(X, lambda m, x, g: m.predict_proba(x, self.n_gibbs, g))
+        # global draws of every step (SSLAPD's weights) are sampled once and shared by the
+        # chunks: rows see the same weights wherever they fall, and no chunk redraws them
+        proba = self._batched(X, lambda m, x, g, s: m.predict_proba(x, self.n_gibbs, g, s),
+                              shared=lambda m, g: m.sample_global_steps(self.n_gibbs, g))
         return proba / proba.sum(axis=-1, keepdims=True)  # exact simplex in float64
 
     def predict_proba_samples(self, X, n_draws: int | None = None) -> np.ndarray:

@@ -104,6 +104,37 @@ def test_posterior_draws_are_shared_by_rows_in_different_chunks(moons_small, mon
     assert np.abs(probs[:, 0] - probs[:, 7]).max() < 0.5 * spread_between_draws
 
 
+def test_gibbs_weight_draws_are_shared_by_rows_in_different_chunks(moons_small, monkeypatch):
+    """SSLAPD's predict_proba draws W once per Gibbs step for the whole call (not once per
+    chunk and step) and hands the same draws to every chunk; beyond STEP_DRAWS_MAX_BYTES
+    each chunk draws its own.  SSLPE has no weight draws."""
+    import skdgm.base
+
+    X, y, _ = moons_small
+    clf = SSLAPDClassifier(**{**TINY, "n_gibbs": 3}).fit(X, y)
+    module = clf.net_.module_
+    monkeypatch.setattr(skdgm.base, "PREDICT_CHUNK", 2)
+    calls, given = [], []
+    sample = module.sample_classifier_weights
+    monkeypatch.setattr(module, "sample_classifier_weights",
+                        lambda n, g=None: calls.append(n) or sample(n, g))
+    predict = module.predict_proba
+    monkeypatch.setattr(module, "predict_proba",
+                        lambda x, t, g, s: given.append(s) or predict(x, t, g, s))
+    rows = np.repeat(X[:1], 8, axis=0)
+    shared = clf.predict_proba(rows)
+    assert calls == [1, 1, 1]                      # one draw per step, for all four chunks
+    assert len(given) == 4 and all(s is given[0] for s in given) and len(given[0]) == 3
+    np.testing.assert_allclose(shared.sum(1), 1.0)
+    calls.clear()
+    given.clear()
+    monkeypatch.setattr(type(module), "STEP_DRAWS_MAX_BYTES", 0)
+    clf.predict_proba(rows)
+    assert given == [None] * 4 and calls == [1] * 12   # 4 chunks x 3 steps
+    sslpe = SSLPEClassifier(**TINY).fit(X, y)
+    assert sslpe.net_.module_.sample_global_steps(3) is None
+
+
 @pytest.mark.parametrize("cls", MODELS)
 def test_random_state_makes_fit_and_predict_reproducible(cls, moons_small):
     X, y, _ = moons_small

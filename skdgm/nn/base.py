@@ -116,7 +116,14 @@ class SemiSupervisedModule(nn.Module):
         the same model for rows predicted in different chunks."""
         raise NotImplementedError
 
+    def sample_global_steps(self, n_steps: int, generator: torch.Generator | None = None):
+        """Global draws for the ``n_steps`` steps of :meth:`predict_proba`, to be shared by
+        every row of a prediction (``step_draws``); ``None`` for models without them."""
+        return None
+
     def predict_proba(self, x: torch.Tensor, n_steps: int,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
-        """Predictive class probabilities, shape ``(n_rows, n_classes)``."""
+                      generator: torch.Generator | None = None, step_draws=None
+                      ) -> torch.Tensor:
+        """Predictive class probabilities, shape ``(n_rows, n_classes)``; ``step_draws`` is
+        the output of :meth:`sample_global_steps` (unused by models without global draws)."""
         return self.predict_proba_samples(x, 1, n_steps, generator)[0]

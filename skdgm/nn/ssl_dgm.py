@@ -167,7 +167,8 @@ class SSLDGM(SemiSupervisedModule):
     # -- prediction --------------------------------------------------------------------------
     def gibbs(self, x: torch.Tensor, n_steps: int, n_chains: int = 1,
               resample_weights: bool = True, generator: torch.Generator | None = None,
-              weights=None) -> tuple[torch.Tensor, torch.Tensor]:
+              weights=None, step_weights: list | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gibbs chains of thesis 4.4, all rows and chains batched.
 
         y0 ~ q(y|x); then for each step: (W ~ q(W)), z ~ q(z|x, y), y ~ p(y|x, z, W).  Returns
@@ -175,6 +176,9 @@ class SSLDGM(SemiSupervisedModule):
         of z (eq. 4.24, shape ``(n_chains, n, Z)``).  With ``resample_weights=False`` each chain
         keeps one weight draw, so chains are draws from the posterior over W (used by BALD):
         ``weights`` (from :meth:`sample_classifier_weights`), or fresh draws if ``None``.
+        With ``resample_weights=True``, ``step_weights`` (from :meth:`sample_global_steps`)
+        gives the draw of every step, so that rows predicted in different chunks see the same
+        sequence of weights and each draw is sampled once per prediction, not once per chunk.
         """
         n, k, d = x.shape[0], self.n_classes, self.n_features
         q0 = torch.softmax(self.encoder_y(x), dim=-1)                       # (n, K)
@@ -193,10 +197,15 @@ class SSLDGM(SemiSupervisedModule):
             xp_c = _x_parts(first_c, x, d)                                 # [(n or S, n, H)]
         prob_sum = x.new_zeros(n_chains, n, k)
         z_sum = x.new_zeros(n_chains, n, self.n_latent)
-        for _ in range(n_steps):
+        for step in range(n_steps):
             mean, log_var = self.encode_z_split(first_z, xp_z, y)            # (S, n, Z)
             z = mean + torch.exp(0.5 * log_var) * _randn_like(mean, generator)
-            w = self.sample_classifier_weights(n_chains, generator) if resample_weights else weights
+            if not resample_weights:
+                w = weights
+            elif step_weights is not None and self.bayesian:
+                w = step_weights[step]
+            else:
+                w = self.sample_classifier_weights(n_chains, generator)
             if not fixed_w:
                 first_c = self.classifier_first_layer(w)
                 xp_c = _x_parts(first_c, x, d)
@@ -218,10 +227,29 @@ class SSLDGM(SemiSupervisedModule):
         return self.gibbs(x, n_steps, n_draws, resample_weights=False, generator=generator,
                           weights=global_draws)[0]
 
+    #: at most this many bytes of weight draws are kept for :meth:`sample_global_steps`
+    #: (about 28 MB for 10 steps at MNIST size); beyond it each chunk draws its own
+    STEP_DRAWS_MAX_BYTES = 256 * 2**20
+
+    def sample_global_steps(self, n_steps: int, generator: torch.Generator | None = None):
+        """One weight draw W ~ q(W) per Gibbs step (SSLAPD), shared by every row of a
+        prediction; ``None`` for SSLPE, or when the draws would exceed
+        ``STEP_DRAWS_MAX_BYTES``."""
+        if not self.bayesian:
+            return None
+        per_step = sum(p.numel() * p.element_size() for name, p in
+                       self.classifier.named_parameters() if "log_var" not in name)
+        if n_steps * per_step > self.STEP_DRAWS_MAX_BYTES:
+            return None
+        return [self.sample_classifier_weights(1, generator) for _ in range(n_steps)]
+
     def predict_proba(self, x: torch.Tensor, n_steps: int,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
-        """Gibbs predictive p(y|x) with W resampled at every step (thesis 4.4)."""
-        return self.gibbs(x, n_steps, 1, resample_weights=True, generator=generator)[0][0]
+                      generator: torch.Generator | None = None, step_draws=None
+                      ) -> torch.Tensor:
+        """Gibbs predictive p(y|x) with W resampled at every step (thesis 4.4); ``step_draws``
+        (from :meth:`sample_global_steps`) fixes the draw of each step."""
+        return self.gibbs(x, n_steps, 1, resample_weights=True, generator=generator,
+                          step_weights=step_draws)[0][0]
 
     def transform(self, x: torch.Tensor, n_steps: int,
                   generator: torch.Generator | None = None) -> torch.Tensor:
