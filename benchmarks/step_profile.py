@@ -116,7 +116,8 @@ def profile_step(bench: Bench, cls: type, prof, batch_norm: bool, n_steps: int,
         times.append(bench.now() - start)
     flops = count_flops(lambda: net.train_step_single(batches[0]))
     net.optimizer_.zero_grad()
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof_run:
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True,
+                 with_flops=True) as prof_run:
         for batch in batches[3 + n_timed:]:
             step(batch)
     step_s = statistics.median(times)
@@ -149,38 +150,18 @@ def breakdown(prof_run, n_calls: int, flops: int) -> dict:
     }
 
 
-def matmul_flops(name: str, shapes: Sequence) -> int | None:
-    """FLOPs (2*m*n*k per product) of one matmul operator call from its operand shapes."""
-    try:
-        if name == "aten::mm":
-            (m, k), (_, n) = shapes[0], shapes[1]
-            return 2 * m * k * n
-        if name == "aten::addmm":
-            (m, k), (_, n) = shapes[1], shapes[2]
-            return 2 * m * k * n
-        if name == "aten::bmm":
-            (b, m, k), (_, _, n) = shapes[0], shapes[1]
-            return 2 * b * m * k * n
-        if name in ("aten::baddbmm", "aten::addbmm"):
-            (b, m, k), (_, _, n) = shapes[1], shapes[2]
-            return 2 * b * m * k * n
-    except (IndexError, TypeError, ValueError):
-        return None
-    return None
-
-
 def matmul_shapes(prof_run, n_calls: int, top: int = 10) -> list[dict]:
-    """The ``top`` matmul (operator, operand shapes) by self time per call, with their rate."""
+    """The ``top`` matmul (operator, operand shapes) by self time per call, with their rate
+    (FLOPs from the profiler's ``with_flops``)."""
     rows = []
     for ev in prof_run.key_averages(group_by_input_shape=True):
         if ev.key not in MATMUL_OPS or ev.self_cpu_time_total <= 0:
             continue
-        shapes = [list(sh) for sh in ev.input_shapes if sh]
-        flops = matmul_flops(ev.key, shapes)
         seconds = ev.self_cpu_time_total / 1e6
-        rows.append({"op": ev.key, "shapes": shapes, "calls_per_step": ev.count / n_calls,
+        rows.append({"op": ev.key, "shapes": [list(sh) for sh in ev.input_shapes if sh],
+                     "calls_per_step": ev.count / n_calls,
                      "self_ms_per_step": seconds * 1e3 / n_calls,
-                     "gflops_per_s": None if flops is None else flops * ev.count / seconds / 1e9})
+                     "gflops_per_s": ev.flops / seconds / 1e9 if ev.flops else None})
     return sorted(rows, key=lambda r: -r["self_ms_per_step"])[:top]
 
 
@@ -194,7 +175,8 @@ def profile_prediction(bench: Bench, est, X: np.ndarray, quantity: str, n_draws:
     est.predict_proba(X[:256])                                  # warm-up
     best, times = bench.best_of(fn, repeats)
     flops = count_flops(fn)
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof_run:
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True,
+                 with_flops=True) as prof_run:
         fn()
     return {"rows": int(X.shape[0]), "n_gibbs": est.n_gibbs,
             "n_draws": n_draws if quantity != "predict_proba" else 1,
