@@ -176,9 +176,10 @@ class SSLDGM(SemiSupervisedModule):
         of z (eq. 4.24, shape ``(n_chains, n, Z)``).  With ``resample_weights=False`` each chain
         keeps one weight draw, so chains are draws from the posterior over W (used by BALD):
         ``weights`` (from :meth:`sample_classifier_weights`), or fresh draws if ``None``.
-        With ``resample_weights=True``, ``step_weights`` (from :meth:`sample_global_steps`)
-        gives the draw of every step, so that rows predicted in different chunks see the same
-        sequence of weights and each draw is sampled once per prediction, not once per chunk.
+        With ``resample_weights=True`` and one chain, ``step_weights`` (from
+        :meth:`sample_global_steps`, one single-chain draw per step) gives the draw of every
+        step, so that rows predicted in different chunks see the same sequence of weights and
+        each draw is sampled once per prediction, not once per chunk.
         """
         n, k, d = x.shape[0], self.n_classes, self.n_features
         q0 = torch.softmax(self.encoder_y(x), dim=-1)                       # (n, K)
@@ -202,7 +203,7 @@ class SSLDGM(SemiSupervisedModule):
             z = mean + torch.exp(0.5 * log_var) * _randn_like(mean, generator)
             if not resample_weights:
                 w = weights
-            elif step_weights is not None and self.bayesian:
+            elif step_weights is not None:
                 w = step_weights[step]
             else:
                 w = self.sample_classifier_weights(n_chains, generator)
