@@ -379,7 +379,9 @@ class GenerativeMixin(TransformerMixin):
         For SSLPE/SSLAPD the Gibbs-averaged z (eq. 4.24); for the baselines see their class.
         """
         X = self._validate_X(X)
-        return self._batched(X, lambda m, x, g: m.transform(x, self.n_gibbs, g))
+        # like predict_proba: one weight draw per Gibbs step (SSLAPD), shared by all chunks
+        return self._batched(X, lambda m, x, g, s: m.transform(x, self.n_gibbs, g, s),
+                             shared=lambda m, g: m.sample_global_steps(self.n_gibbs, g))
 
     def sample(self, n_samples: int = 1, mean: bool = False) -> np.ndarray:
         """Draw ``n_samples`` inputs from the generative model (e.g. p(z) p(x|z)).

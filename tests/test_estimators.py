@@ -135,6 +135,28 @@ def test_gibbs_weight_draws_are_shared_by_rows_in_different_chunks(moons_small, 
     assert sslpe.net_.module_.sample_global_steps(3) is None
 
 
+def test_transform_shares_the_gibbs_weight_draws_across_chunks(moons_small, monkeypatch):
+    """SSLAPD's transform (Gibbs-averaged z) also draws W once per step for the whole call and
+    hands the same draws to every chunk, as predict_proba does."""
+    import skdgm.base
+
+    X, y, _ = moons_small
+    clf = SSLAPDClassifier(**{**TINY, "n_gibbs": 3}).fit(X, y)
+    module = clf.net_.module_
+    monkeypatch.setattr(skdgm.base, "PREDICT_CHUNK", 2)
+    calls, given = [], []
+    sample = module.sample_classifier_weights
+    monkeypatch.setattr(module, "sample_classifier_weights",
+                        lambda n, g=None: calls.append(n) or sample(n, g))
+    transform = module.transform
+    monkeypatch.setattr(module, "transform",
+                        lambda x, t, g, s: given.append(s) or transform(x, t, g, s))
+    codes = clf.transform(X[:8])
+    assert calls == [1, 1, 1]                      # one draw per step, not 4 chunks x 3 steps
+    assert len(given) == 4 and all(s is given[0] for s in given) and len(given[0]) == 3
+    assert codes.shape == (8, module.n_latent) and np.isfinite(codes).all()
+
+
 @pytest.mark.parametrize("cls", MODELS)
 def test_random_state_makes_fit_and_predict_reproducible(cls, moons_small):
     X, y, _ = moons_small

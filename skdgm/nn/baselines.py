@@ -88,7 +88,8 @@ class DNN(SemiSupervisedModule):
         p = torch.softmax(self.classifier(x), dim=-1)
         return p.expand(n_draws, *p.shape)
 
-    def transform(self, x: torch.Tensor, n_steps: int, generator=None) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, n_steps: int, generator=None,
+                  step_draws=None) -> torch.Tensor:
         raise NotImplementedError("DNN has no latent variables to transform into.")
 
     def sample(self, n: int, generator=None, mean: bool = False) -> torch.Tensor:
@@ -165,8 +166,9 @@ class M2(SemiSupervisedModule):
         return p.expand(n_draws, *p.shape)
 
     def transform(self, x: torch.Tensor, n_steps: int,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
-        """E_q(y|x)[E q(z|x, y)] = sum_y q(y|x) mu(x, y), shape ``(n, Z)``."""
+                  generator: torch.Generator | None = None, step_draws=None) -> torch.Tensor:
+        """E_q(y|x)[E q(z|x, y)] = sum_y q(y|x) mu(x, y), shape ``(n, Z)`` (``step_draws``
+        unused: no weight posterior)."""
         n, k = x.shape[0], self.n_classes
         q = torch.softmax(self.encoder_y(x), dim=-1)                       # (n, K)
         eye = torch.eye(k, device=x.device, dtype=x.dtype)
@@ -319,8 +321,9 @@ class AuxiliaryDGM(SemiSupervisedModule):
             lambda xs, a: torch.softmax(self.qy_logits(xs, a), dim=-1))
 
     def transform(self, x: torch.Tensor, n_steps: int,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
-        """Mean latent code sum_y q(y|a, x) mu_z(a, y, x), averaged over ``n_steps`` a draws."""
+                  generator: torch.Generator | None = None, step_draws=None) -> torch.Tensor:
+        """Mean latent code sum_y q(y|a, x) mu_z(a, y, x), averaged over ``n_steps`` a draws
+        (``step_draws`` unused: no weight posterior)."""
         k = self.n_classes
 
         def mean_z(xs: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

@@ -253,9 +253,11 @@ class SSLDGM(SemiSupervisedModule):
                           step_weights=step_draws)[0][0]
 
     def transform(self, x: torch.Tensor, n_steps: int,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
-        """Gibbs-averaged latent code z-hat (eq. 4.24)."""
-        return self.gibbs(x, n_steps, 1, resample_weights=True, generator=generator)[1][0]
+                  generator: torch.Generator | None = None, step_draws=None) -> torch.Tensor:
+        """Gibbs-averaged latent code z-hat (eq. 4.24); ``step_draws`` as in
+        :meth:`predict_proba`."""
+        return self.gibbs(x, n_steps, 1, resample_weights=True, generator=generator,
+                          step_weights=step_draws)[1][0]
 
     def sample(self, n: int, generator: torch.Generator | None = None, mean: bool = False
                ) -> torch.Tensor:
