@@ -39,6 +39,10 @@ def test_moons_tiny(tmp_path):
     assert len(res["rows"]) == 4
     fixed = [s for s in res["summary"] if s["labels"] == "fixed"]
     assert {s["thesis_accuracy"] for s in fixed} == {73.04, 95.9}
+    assert all(0 <= r["train_accuracy"] <= 1 and r["train_log_likelihood"] <= 0
+               for r in res["rows"])
+    assert all(s["train_accuracy_mean"] == 100 * r["train_accuracy"] for s in res["summary"]
+               for r in res["rows"] if (r["model"], r["labels"]) == (s["model"], s["labels"]))
 
 
 def test_moons_model_seed_offset_changes_the_model_seed_only(tmp_path, monkeypatch):
@@ -50,7 +54,7 @@ def test_moons_model_seed_offset_changes_the_model_seed_only(tmp_path, monkeypat
     real_evaluate = moons.evaluate
 
     def spy(clf, X, y):
-        seen.append((clf.random_state, float(X[0, 0])))
+        seen.append((clf.random_state, X.shape[0], float(X[0, 0])))
         return real_evaluate(clf, X, y)
 
     monkeypatch.setattr(moons, "evaluate", spy)
@@ -58,9 +62,11 @@ def test_moons_model_seed_offset_changes_the_model_seed_only(tmp_path, monkeypat
               "--n-samples", "100", "--epochs-scale", "0.01", "--n-jobs", "1"]
     moons.main([*common, "--out", str(tmp_path / "moons_a")])
     moons.main([*common, "--model-seed-offset", "10", "--out", str(tmp_path / "moons_b")])
-    first, second = sorted(seen[:2]), sorted(seen[2:])
-    assert [s for s, _ in first] == [0, 1] and [s for s, _ in second] == [10, 11]
-    assert [x for _, x in first] == [x for _, x in second]      # the same test data
+    # per fit: the test rows and the unlabeled training rows (the six labeled ones left out)
+    first, second = sorted(seen[:4]), sorted(seen[4:])
+    assert [s for s, *_ in first] == [0, 0, 1, 1] and [s for s, *_ in second] == [10, 10, 11, 11]
+    assert {n for _, n, _ in first} == {94, 100}
+    assert [x[1:] for x in first] == [x[1:] for x in second]   # the same data
     res = json.loads((tmp_path / "moons_b" / "moons.json").read_text())
     assert res["args"]["model_seed_offset"] == 10
     newest = report._newest_moons_runs(sorted(tmp_path.glob("moons*/moons.json")), "fixed")
