@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.special import logsumexp
-from skorch.callbacks import Callback
 
 from benchmarks._common import (
+    EpochScores,
     evaluate,
     load_config,
     machine_info,
@@ -134,34 +134,13 @@ def fit_regimes(bn_statistics: str, seed: int, n_samples: int, epochs: int | Non
     return out
 
 
-class TestCurve(Callback):
-    """Record test accuracy and test ELBO per row after every epoch (no effect on training)."""
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, n_gibbs: int = 10):
-        self.X, self.y, self.n_gibbs = X, y, n_gibbs
-
-    def on_epoch_end(self, net, **kwargs):
-        module = net.module_
-        x = torch.as_tensor(self.X, dtype=torch.float32, device=net.device)
-        gen = torch.Generator(device=net.device).manual_seed(0)
-        module.eval()
-        with torch.no_grad():
-            p = module.predict_proba(x, self.n_gibbs, gen).cpu().numpy()
-            empty = x[:0]
-            bound = module.bounds(empty, torch.zeros(0, dtype=torch.long, device=x.device), x)
-            elbo = bound["unlabeled"].mean() - module.global_kl() / net.n_train
-        module.train()
-        net.history.record("test_acc", float(np.mean(p.argmax(1) == self.y)))
-        net.history.record("test_elbo", float(elbo))
-
-
 def fit_curve(model: str, noise: float, batch_norm: bool, seed: int, n_samples: int,
               epochs: int | None) -> dict:
     """Part 'curves': one fit recording test accuracy and ELBO per epoch."""
     cls, params = _moons_params(model, epochs)
     X, y, _ = make_ssl_moons(n_samples, noise, random_state=seed)
     X_test, _, y_test = make_ssl_moons(n_samples, noise, random_state=100_000 + seed)
-    clf = cls(random_state=seed, batch_norm=batch_norm, callbacks=[TestCurve(X_test, y_test)],
+    clf = cls(random_state=seed, batch_norm=batch_norm, callbacks=[EpochScores(X_test, y_test)],
               **params).fit(X, y)
     hist = clf.history_
     return {**evaluate(clf, X_test, y_test), "test_acc_curve": hist[:, "test_acc"],

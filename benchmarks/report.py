@@ -638,6 +638,73 @@ def moons_search() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _relative(path: Path, root: Path) -> Path:
+    """``path`` relative to ``root`` where it lies below it (results files of other places,
+    e.g. a test's temporary folder, as they are)."""
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def collapse(files: list[Path] | None = None) -> str:
+    head = ("### Collapsed moons fits: when they form, and whether the bound tells them "
+            "apart\n\n")
+    files = sorted(RESULTS.glob("collapse*/collapse.json")) if files is None else files
+    if not files:
+        return head + _missing("python -m benchmarks.collapse --model SDGM --noise 0.2 "
+                               "--seeds 5 --offsets 0 10")
+    from benchmarks.collapse import MARKS
+
+    lines = [head, "Fits of the moons benchmark repeated with per-epoch scores "
+             "(`benchmarks/collapse.py`; the scores draw from forked random streams, so each "
+             "fit is the benchmark's own, the same data, test set and `random_state`): test "
+             "accuracy (Gibbs prediction, 10 steps) after the listed epochs, and at the end "
+             "of training, on the training data, the mean unlabeled bound (4.9) of the "
+             "unlabeled rows, the mean labeled bound (4.5) of the six labeled rows and the "
+             "objective the fit maximises (bounds, alpha-weighted log q(y|x), weight KL).  "
+             "*Restarts*: for each data set with both a collapsed and a good fit, the test "
+             "accuracy of the fit that restarts ranked by the unlabeled bound or by the "
+             "objective would keep (the way `n_init` ranks restarts in sklearn's "
+             "mixtures), beside the best of its fits.\n"]
+    for path in files:
+        d = json.loads(path.read_text())
+        a, s = d["args"], d["summary"]
+        n_epochs = len(d["rows"][0]["test_acc_curve"]) if d["rows"] else 0
+        marks = [m for m in MARKS if m <= n_epochs]
+        cmd = (f"python -m benchmarks.collapse --model {a['model']} --noise {a['noise']} "
+               f"--seeds {a['seeds']} --offsets {' '.join(map(str, a['offsets']))}"
+               + (f" --set '{a['set']}'" if a["set"] not in ("{}", "") else "")
+               + f" --n-jobs {a['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
+        lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
+                  f"settings {d['config']}{'' if a['set'] in ('{}', '') else ' with ' + a['set']}"
+                  f" · `{_relative(path, RESULTS.parent)}`\n",
+                  "| data seed | random_state | " + " | ".join(f"epoch {m}" for m in marks)
+                  + " | final accuracy | unlabeled bound | labeled bound | objective |",
+                  "|---|---|" + "---|" * len(marks) + "---|---|---|---|"]
+        for r in sorted(d["rows"], key=lambda r: (r["seed"], r["random_state"])):
+            curve = r["test_acc_curve"]
+            lines.append(f"| {r['seed']} | {r['random_state']} | "
+                         + " | ".join(f"{100 * curve[m - 1]:.1f}" for m in marks)
+                         + f" | {100 * r['accuracy']:.2f} | {r['unlabeled_bound_curve'][-1]:.3f}"
+                         f" | {r['labeled_bound_curve'][-1]:.3f} | "
+                         f"{r['objective_curve'][-1]:.3f} |")
+        thr = 100 * s["threshold"]
+        text = [f"Fits below {thr:.0f}% test accuracy: {s['below']} of "
+                f"{s['below'] + s['above']}."]
+        if s["below"] and s["above"]:
+            text.append(f"Mean final unlabeled bound {s['unlabeled_bound_below']:.3f} for them "
+                        f"against {s['unlabeled_bound_above']:.3f} for the others; labeled "
+                        f"bound {s['labeled_bound_below']:.3f} against "
+                        f"{s['labeled_bound_above']:.3f}; objective {s['objective_below']:.3f} "
+                        f"against {s['objective_above']:.3f}.")
+        if s["restarts"]:
+            text.append("Restarts: " + "; ".join(
+                f"data seed {p['seed']} ({p['fits']} fits): by the unlabeled bound "
+                f"{100 * p['by_unlabeled_bound']:.2f}%, by the objective "
+                f"{100 * p['by_objective']:.2f}%, best {100 * p['best_accuracy']:.2f}%"
+                for p in s["restarts"]) + ".")
+        lines += ["", " ".join(text), ""]
+    return "\n".join(lines) + "\n"
+
+
 def batch_norm() -> str:
     head = "## Batch norm for Bayesian networks, thesis 5.3 (Figs. 5.5-5.7)\n\n"
     d = _load("batch_norm/batch_norm.json")
@@ -692,7 +759,7 @@ def main() -> None:
           "evaluation-time batch-norm folding (2026-11-25 ~16:00 UTC) and the once-per-row "
           "first-layer x-part (~16:25 UTC) changed speed, not the mathematics, so earlier "
           "accuracy results stand; timings before them are of the slower code.\n")
-    for section in (demo, fit_time, weighting, moons, moons_search, batch_norm, mnist,
+    for section in (demo, fit_time, weighting, moons, moons_search, collapse, batch_norm, mnist,
                     active_learning, speed, step_profile, predict_chunk, batch_bald_speed):
         print(section())
 

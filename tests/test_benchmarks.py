@@ -275,3 +275,39 @@ def test_same_settings_counts_defaults_and_the_noise_level():
     assert _same_settings(old, other_lr, 0.1)             # by_noise 0.2 does not apply at 0.1
     assert not _same_settings(old, {**old, "class": "M2Classifier"}, 0.2)
     assert not _same_settings(None, old, 0.2)
+
+
+def test_epoch_scores_leave_the_fit_alone():
+    """The per-epoch scores draw from forked random streams: a fit with them predicts exactly
+    as the same fit without them."""
+    import numpy as np
+
+    from benchmarks._common import EpochScores
+    from skdgm import SSLAPDClassifier
+    from skdgm.datasets import make_ssl_moons
+
+    X, y, y_true = make_ssl_moons(120, 0.2, random_state=0)
+    params = dict(hidden_sizes=(16,), n_latent=2, max_epochs=3, random_state=0)
+    plain = SSLAPDClassifier(**params).fit(X, y)
+    scores = EpochScores(X, y_true, X_train=X, y_train=y)
+    scored = SSLAPDClassifier(callbacks=[scores], **params).fit(X, y)
+    np.testing.assert_array_equal(plain.predict_proba(X), scored.predict_proba(X))
+    h = scored.history_
+    assert len(h[:, "test_acc"]) == 3 and len(h[:, "train_objective"]) == 3
+    assert all(np.isfinite(h[:, "train_unlabeled_bound"]))
+
+
+def test_collapse_tiny(tmp_path):
+    from benchmarks import collapse, report
+
+    collapse.main(["--model", "SDGM", "--seeds", "2", "--offsets", "0", "1", "--n-samples",
+                   "150", "--epochs-scale", "0.03", "--n-jobs", "1", "--threshold", "0.8",
+                   "--out", str(tmp_path)])
+    res = json.loads((tmp_path / "collapse.json").read_text())
+    assert len(res["rows"]) == 4
+    assert sorted(r["random_state"] for r in res["rows"]) == [0, 1, 1, 2]
+    assert all(len(r["test_acc_curve"]) == len(r["objective_curve"]) == 3
+               for r in res["rows"])
+    s = res["summary"]
+    assert s["below"] + s["above"] == 4
+    assert "random_state" in report.collapse(sorted(tmp_path.glob("collapse.json")))
