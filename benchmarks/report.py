@@ -302,10 +302,14 @@ def speed() -> str:
         return head + _missing("python -m benchmarks.speed --quick")
     from benchmarks.speed import render_markdown  # the speed script knows its own layout
 
-    spread = _speed_spread([p for p in found if p.parent.name.startswith("speed_cpu")
-                            and p.parent.name != "speed_cpu_before"])
+    spread = _speed_spread(sorted(
+        (p for p in found if p.parent.name.startswith("speed_cpu")
+         and p.parent.name != "speed_cpu_before"),
+        key=lambda p: json.loads(p.read_text())["meta"].get("date", "")))
     found = [p for p in found if not p.parent.name.startswith("speed_cpu_run")]
     titles = {"speed_cpu": "### CPU (current code)\n\n",
+              "speed_cpu_xeon": "### CPU (current code), the Intel Xeon development machine "
+                                "of 2026-11-26 afternoon\n\n",
               "speed_cpu_before": "### CPU, before the prediction chunks shrank with the number "
                                   "of draws and the weight-mean batch norm became one fused "
                                   "pass (commit d4e3435): the 'before' of that change\n\n"}
@@ -374,6 +378,31 @@ def step_profile() -> str:
         text.append(render_markdown(before, "Before the last two changes (the same command "
                                             "on commit dbf3d92):\n\n"))
     text.append(render_markdown(after, "After them:\n\n"))
+    other = _load("step_profile_cpu/step_profile_xeon.json")
+    if other is not None:
+        def span(part: dict, key: str) -> str:
+            vals = [v[key] for v in part.values()]
+            return f"{min(vals):.0%}-{max(vals):.0%}"
+
+        rates = [d["matmul_square_gflops_per_s"] for d in (other, after)]
+        text.append(render_markdown(
+            other, "The same command on the Intel Xeon development machine of the afternoon "
+                   f"of 2026-11-26, whose 2048² matmul ran {rates[0] / rates[1]:.1f} times as "
+                   "fast as the AMD EPYC's in the run above.  Its matmul kernels reach "
+                   f"{span(other['steps'], 'matmul_kernel_share_of_matmul_rate')} (training) "
+                   f"and {span(other['prediction'], 'matmul_kernel_share_of_matmul_rate')} "
+                   "(prediction) of that rate at the networks' shapes, but the rest of the "
+                   "work (elementwise passes, copies, random numbers, batch norm) does not "
+                   "speed up with the matmul units, so it takes a larger part of the time: "
+                   "matmuls are "
+                   f"{span(other['steps'], 'matmul_time_share')} of the operator time of a "
+                   "training step here, and the shares of the matmul rate are "
+                   f"{span(other['steps'], 'share_of_matmul_rate')} (training) and "
+                   f"{span(other['prediction'], 'share_of_matmul_rate')} (prediction).  "
+                   "(A prediction is profiled in one call: where its operator times add up "
+                   "to far more than the unprofiled best of three, as for SSLPE's BALD "
+                   "sampling here, that call ran slow, and its group times overstate the "
+                   "copies.)\n\n"))
     return "\n".join(text) + "\n"
 
 
@@ -482,16 +511,19 @@ def _speed_spread(paths: list[Path]) -> str:
     are judged on, to show how far this machine moves from run to run."""
     if len(paths) < 2:
         return ""
-    lines = ["### Run-to-run spread on this machine (current code)\n",
+    lines = ["### Run-to-run spread on the 2-core CPU machines (current code)\n",
              "The same command (`python -m benchmarks.speed --quick --threads 2`) run "
-             f"{len(paths)} times on the shared 2-core machine; each share is measured against "
+             f"{len(paths)} times on shared 2-core machines (the CPU model in the second "
+             "column; the development machine changed from an AMD EPYC to an Intel Xeon "
+             "between sessions); each share is measured against "
              "the matmul rates of its own run (2048² / median at the MNIST layer shapes / a "
              "2048² probe right before and after that timing, in runs that have the probes).  "
              "Target: at least 60% (the plain-PyTorch ratio, also per run, must stay "
              "at most 1.15).\n",
-             "| run | date | matmul 2048² / layer shapes (GFLOP/s) | SSLPE | SSLPE+BN | SSLAPD | "
-             "SSLAPD+BN | worst skdgm/plain | predict_proba SSLPE / SSLAPD | BALD sampling |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| run | CPU | date | matmul 2048² / layer shapes (GFLOP/s) | SSLPE | SSLPE+BN | "
+             "SSLAPD | SSLAPD+BN | worst skdgm/plain | predict_proba SSLPE / SSLAPD | "
+             "BALD sampling |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def pair(d: dict) -> str:
         adjacent = d.get("fraction_of_adjacent_matmul")
@@ -505,7 +537,8 @@ def _speed_spread(paths: list[Path]) -> str:
         worst = max(s[k]["ratio"] for k in ("SSLPE_no_bn", "SSLPE_bn", "SSLAPD_no_bn",
                                              "SSLAPD_bn"))
         lines.append(
-            f"| `{p.parent.name}` | {d['meta'].get('date', '')} | "
+            f"| `{p.parent.name}` | {d['meta'].get('cpu_model', '')} | "
+            f"{d['meta'].get('date', '')} | "
             f"{mm['reference_gflops_per_s']:.0f} / {mm['layer_shapes_median_gflops_per_s']:.0f} | "
             + " | ".join(pair(s[k]) for k in ("SSLPE_no_bn", "SSLPE_bn", "SSLAPD_no_bn",
                                               "SSLAPD_bn"))
