@@ -29,8 +29,11 @@ from skdgm.callbacks import DivergenceCheck, KLWarmup
 #: ``python -m benchmarks.predict_chunk`` on a 2-core CPU (1 MB L2 per core, BENCHMARKS.md):
 #: 1024 was 12-29% faster than 4096 for Gibbs ``predict_proba`` and BALD sampling of SSLPE
 #: and SSLAPD, once SSLAPD's weight draws were shared by all chunks (with a draw per chunk,
-#: small chunks cost SSLAPD more weight sampling than they saved).  An earlier change had cut
-#: 40960 rows per pass to 4096 (17% less CPU time for a 10-draw BALD pass).
+#: small chunks cost SSLAPD more weight sampling than they saved).  The best value depends on
+#: the CPU: on a 2-core Intel Xeon (2 MB L2 per core) the same benchmark found 4096 fastest
+#: (1024: 1-8% slower).
+#: An earlier change had cut 40960 rows per pass to 4096 (17% less CPU time for a 10-draw BALD
+#: pass).
 PREDICT_CHUNK = 1024
 #: the same on a GPU, where larger passes mean fewer kernel launches (not re-tuned)
 PREDICT_CHUNK_CUDA = 4096
