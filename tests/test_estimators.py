@@ -104,10 +104,12 @@ def test_posterior_draws_are_shared_by_rows_in_different_chunks(moons_small, mon
     assert np.abs(probs[:, 0] - probs[:, 7]).max() < 0.5 * spread_between_draws
 
 
-def test_gibbs_weight_draws_are_shared_by_rows_in_different_chunks(moons_small, monkeypatch):
-    """SSLAPD's predict_proba draws W once per Gibbs step for the whole call (not once per
-    chunk and step) and hands the same draws to every chunk; beyond STEP_DRAWS_MAX_BYTES
-    each chunk draws its own.  SSLPE has no weight draws."""
+@pytest.mark.parametrize("method", ["predict_proba", "transform"])
+def test_gibbs_weight_draws_are_shared_by_rows_in_different_chunks(method, moons_small,
+                                                                   monkeypatch):
+    """SSLAPD's predict_proba and transform (Gibbs-averaged z) draw W once per Gibbs step for
+    the whole call (not once per chunk and step) and hand the same draws to every chunk;
+    beyond STEP_DRAWS_MAX_BYTES each chunk draws its own.  SSLPE has no weight draws."""
     import skdgm.base
 
     X, y, _ = moons_small
@@ -118,43 +120,21 @@ def test_gibbs_weight_draws_are_shared_by_rows_in_different_chunks(moons_small, 
     sample = module.sample_classifier_weights
     monkeypatch.setattr(module, "sample_classifier_weights",
                         lambda n, g=None: calls.append(n) or sample(n, g))
-    predict = module.predict_proba
-    monkeypatch.setattr(module, "predict_proba",
-                        lambda x, t, g, s: given.append(s) or predict(x, t, g, s))
+    run = getattr(module, method)
+    monkeypatch.setattr(module, method, lambda x, t, g, s: given.append(s) or run(x, t, g, s))
     rows = np.repeat(X[:1], 8, axis=0)
-    shared = clf.predict_proba(rows)
+    out = getattr(clf, method)(rows)
     assert calls == [1, 1, 1]                      # one draw per step, for all four chunks
     assert len(given) == 4 and all(s is given[0] for s in given) and len(given[0]) == 3
-    np.testing.assert_allclose(shared.sum(1), 1.0)
+    assert out.shape == (8, 2 if method == "predict_proba" else module.n_latent)
+    assert np.isfinite(out).all()
     calls.clear()
     given.clear()
     monkeypatch.setattr(type(module), "STEP_DRAWS_MAX_BYTES", 0)
-    clf.predict_proba(rows)
+    getattr(clf, method)(rows)
     assert given == [None] * 4 and calls == [1] * 12   # 4 chunks x 3 steps
     sslpe = SSLPEClassifier(**TINY).fit(X, y)
     assert sslpe.net_.module_.sample_global_steps(3) is None
-
-
-def test_transform_shares_the_gibbs_weight_draws_across_chunks(moons_small, monkeypatch):
-    """SSLAPD's transform (Gibbs-averaged z) also draws W once per step for the whole call and
-    hands the same draws to every chunk, as predict_proba does."""
-    import skdgm.base
-
-    X, y, _ = moons_small
-    clf = SSLAPDClassifier(**{**TINY, "n_gibbs": 3}).fit(X, y)
-    module = clf.net_.module_
-    monkeypatch.setattr(skdgm.base, "PREDICT_CHUNK", 2)
-    calls, given = [], []
-    sample = module.sample_classifier_weights
-    monkeypatch.setattr(module, "sample_classifier_weights",
-                        lambda n, g=None: calls.append(n) or sample(n, g))
-    transform = module.transform
-    monkeypatch.setattr(module, "transform",
-                        lambda x, t, g, s: given.append(s) or transform(x, t, g, s))
-    codes = clf.transform(X[:8])
-    assert calls == [1, 1, 1]                      # one draw per step, not 4 chunks x 3 steps
-    assert len(given) == 4 and all(s is given[0] for s in given) and len(given[0]) == 3
-    assert codes.shape == (8, module.n_latent) and np.isfinite(codes).all()
 
 
 @pytest.mark.parametrize("cls", MODELS)
