@@ -355,7 +355,8 @@ def step_profile() -> str:
             "elementwise passes).  Tried and dropped, for no gain that beat the noise in "
             "interleaved A/B runs: glibc malloc thresholds (fewer page faults), a hand-written "
             "Bernoulli log-likelihood backward, NumPy's normal generator for the weight "
-            "noise (slower than torch's here).  What is left: the weight noise of SSLAPD "
+            "noise (slower than torch's here), and `torch.compile` (below).  What is left: "
+            "the weight noise of SSLAPD "
             "(one normal per classifier weight per step, ~0.7 M, from torch's serial CPU "
             "generator), the Bernoulli likelihood's transcendental functions, ReLU backward, "
             "Adam, and the copies of bias broadcasting in `addmm`, each a few percent.\n",
@@ -397,9 +398,10 @@ def step_profile() -> str:
             return f"{min(vals):.1f}-{max(vals):.1f}"
 
         text.append(render_markdown(
-            other, "The same command on the Intel Xeon development machine of the afternoon "
-                   f"of 2026-11-26, whose 2048² matmul ran {rates[0] / rates[1]:.1f} times as "
-                   "fast as the AMD EPYC's in the run above.  The unprofiled shares of the "
+            other, "The same command on the Intel Xeon development machine "
+                   f"({other['meta']['date']}), whose 2048² matmul ran "
+                   f"{rates[0] / rates[1]:.1f} times as fast as the AMD EPYC's in the run "
+                   "above.  The unprofiled shares of the "
                    f"matmul rate are {span(other['steps'], 'share_of_matmul_rate')} "
                    f"(training) and {span(other['prediction'], 'share_of_matmul_rate')} "
                    "(prediction), lower than on the AMD machine (the speed runs above agree): "
@@ -410,8 +412,42 @@ def step_profile() -> str:
                    "though: here the profiled operator times add up to "
                    f"{inflation(other)} times the unprofiled time of the step or call (on the "
                    f"AMD machine {inflation(after)}), so the split between matmul and the "
-                   "rest is not reliable here.\n\n"))
+                   "rest is not reliable here."
+                   + (_replay_summary(other) if "matmul_replay" in other["steps"]["SSLPE_bn"]
+                      else "") + "\n\n"))
+    compiled = _load("step_profile_cpu/compile_check.json")
+    if compiled is not None:
+        from benchmarks.compile_check import render_markdown as compile_markdown
+
+        ratios = [r[m]["vs_eager"] for r in compiled["steps"].values() for m in compiled["modes"]]
+        text.append(
+            "**`torch.compile`, tried on the Xeon** (`benchmarks/compile_check.py`): the "
+            "training step with the module's objective compiled by inductor (forward and "
+            "backward of the whole objective as one graph, the elementwise work fused into "
+            "generated C++ loops), timed against the eager step in alternating blocks.  The "
+            f"compiled steps took {min(ratios):.2f}-{max(ratios):.2f} times the eager time "
+            "(the generated code did not run the non-matmul work faster than the eager "
+            "kernels), so the estimators do not compile.\n\n" + compile_markdown(compiled) + "\n")
     return "\n".join(text) + "\n"
+
+
+def _replay_summary(d: dict) -> str:
+    """One paragraph from the matmul replay of a step profile."""
+    def span(part: str, key: str) -> str:
+        vals = [v["matmul_replay"][key] for v in d[part].values()]
+        return f"{min(vals):.0%}-{max(vals):.0%}"
+
+    ceiling = max(v["matmul_replay"]["share_of_matmul_rate"] for v in d["steps"].values())
+    return ("  The last table of the run splits the unprofiled times without the profiler "
+            "(the matmuls rerun alone): in a training step the matmuls take "
+            f"{span('steps', 'share_of_step_time')} of the time, and alone they run at "
+            f"{span('steps', 'share_of_matmul_rate')} of the 2048² rate, the most a step could "
+            "reach if everything else took no time; in the prediction calls they take "
+            f"{span('prediction', 'share_of_step_time')} of the time and run at "
+            f"{span('prediction', 'share_of_matmul_rate')}.  At these shapes, then, 60% of the "
+            f"2048² rate needs the matmuls to take at least {0.6 / ceiling:.0%} of a step's "
+            "time; the rest (likelihood, batch norm, activations, noise, Adam, copies) is "
+            "what keeps the steps below that.")
 
 
 def predict_chunk() -> str:

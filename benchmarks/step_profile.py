@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchmarks.speed import (
     PROFILES,
@@ -121,8 +122,75 @@ def profile_step(bench: Bench, cls: type, prof, batch_norm: bool, n_steps: int,
         for batch in batches[3 + n_timed:]:
             step(batch)
     step_s = statistics.median(times)
+    replay = replay_matmuls(lambda: net.train_step_single(batches[0]), step_s)
+    net.optimizer_.zero_grad()
     return {"step_s_unprofiled": step_s, "step_s_all": times, "gflops_per_s": flops / step_s / 1e9,
-            **breakdown(prof_run, n_steps, flops), "n_profiled_steps": n_steps}
+            **breakdown(prof_run, n_steps, flops), "n_profiled_steps": n_steps,
+            "matmul_replay": replay}
+
+
+class MatmulRecorder(TorchDispatchMode):
+    """Records every matmul call made inside it (operator, operand shapes and strides, other
+    arguments), forward and backward, so that :func:`replay_matmuls` can rerun them alone."""
+
+    OPS = (torch.ops.aten.mm, torch.ops.aten.addmm, torch.ops.aten.bmm, torch.ops.aten.baddbmm)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func.overloadpacket in self.OPS:
+            spec = [(tuple(a.shape), tuple(a.stride()), a.dtype) if isinstance(a, torch.Tensor)
+                    else a for a in args]
+            self.calls.append((func, spec, kwargs))
+        return func(*args, **kwargs)
+
+
+def _operand(spec):
+    """A random tensor with the shape and strides (broadcast bias rows included) of ``spec``."""
+    if not (isinstance(spec, tuple) and len(spec) == 3 and isinstance(spec[2], torch.dtype)):
+        return spec
+    shape, stride, dtype = spec
+    size = 1 + sum((n - 1) * st for n, st in zip(shape, stride) if n > 0)
+    return torch.rand(size, dtype=dtype).as_strided(shape, stride)
+
+
+def _matmul_flops(spec: list) -> int:
+    """2 m k n (times the batch) of one recorded call, from the last two operands' shapes."""
+    a, b = spec[-2][0], spec[-1][0]
+    batch = a[0] if len(a) == 3 else 1
+    return 2 * batch * a[-2] * a[-1] * b[-1]
+
+
+def replay_matmuls(fn, step_s: float, repeats: int = 5) -> dict:
+    """The matmuls of one call of ``fn``, recorded and timed alone (no profiler): fresh
+    operands of the same shapes and strides, the calls in their order, best of ``repeats``.
+
+    The time they take against the unprofiled ``step_s`` splits a step into its matmuls and
+    the rest without the profiler's per-call cost, and their rate is the most the step could
+    reach if everything else took no time.
+    """
+    recorder = MatmulRecorder()
+    with recorder:
+        fn()
+    calls = [(func, [_operand(a) for a in spec], kwargs) for func, spec, kwargs in recorder.calls]
+    flops = sum(_matmul_flops(spec) for _, spec, _ in recorder.calls)
+
+    def run() -> None:
+        for func, args, kwargs in calls:
+            func(*args, **kwargs)
+
+    run()                                             # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return {"calls": len(calls), "flops": flops, "seconds": best,
+            "gflops_per_s": flops / best / 1e9, "share_of_step_time": best / step_s,
+            "other_seconds": step_s - best}
 
 
 def breakdown(prof_run, n_calls: int, flops: int) -> dict:
@@ -181,13 +249,15 @@ def profile_prediction(bench: Bench, est, X: np.ndarray, quantity: str, n_draws:
     return {"rows": int(X.shape[0]), "n_gibbs": est.n_gibbs,
             "n_draws": n_draws if quantity != "predict_proba" else 1,
             "step_s_unprofiled": best, "step_s_all": times, "gflops_per_s": flops / best / 1e9,
-            **breakdown(prof_run, 1, flops), "n_profiled_steps": 1}
+            **breakdown(prof_run, 1, flops), "n_profiled_steps": 1,
+            "matmul_replay": replay_matmuls(fn, best)}
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.step_profile",
-                                     description=__doc__.split("\n\n")[0])
+def cpu_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """Options shared by the CPU step scripts: ``--quick`` (the speed benchmark's quick
+    profile, default), ``--out`` (default ``benchmarks/results/step_profile_cpu``) and
+    ``--threads``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="profile", action="store_const", const="quick",
                       help="the speed benchmark's quick profile (default)")
@@ -196,9 +266,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.set_defaults(profile="quick")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default benchmarks/results/step_profile_cpu)")
+    add_threads_argument(parser)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = cpu_parser("python -m benchmarks.step_profile", __doc__.split("\n\n")[0])
     parser.add_argument("--name", default="step_profile",
                         help="results file name without .json (default step_profile)")
-    add_threads_argument(parser)
     parser.add_argument("--steps", type=int, default=6, help="profiled steps (default 6)")
     parser.add_argument("--timed", type=int, default=20,
                         help="unprofiled timed steps (default 20)")
@@ -262,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
             res["share_of_matmul_rate"] = res["gflops_per_s"] / ref
             kernel = res["matmul_kernel_gflops_per_s"]
             res["matmul_kernel_share_of_matmul_rate"] = None if kernel is None else kernel / ref
+            replay = res["matmul_replay"]
+            replay["share_of_matmul_rate"] = replay["gflops_per_s"] / ref
     finally:
         torch.set_num_threads(previous)
     with open(out_dir / f"{args.name}.json", "w") as fh:
@@ -288,6 +366,23 @@ def _table(entries: dict, first: str, unit: str, scale: float, digits: int, size
             f"{(1 - res['matmul_time_share']) / res['matmul_time_share']:.2f} | "
             f"{kernel:.0f} ({res['matmul_kernel_share_of_matmul_rate']:.0%}) | "
             + ", ".join(f"{g} {ms:.1f}" for g, ms in others) + " |")
+    return lines
+
+
+def _replay_table(entries: dict, first: str, unit: str, scale: float, digits: int, size: int
+                  ) -> list[str]:
+    """Rows splitting each unprofiled time into its matmuls (replayed alone) and the rest."""
+    lines = [f"| {first} | {unit} (no profiler) | share of {size}² rate | matmuls alone "
+             f"({unit}, calls) | their share of the time | their GFLOP/s (share of {size}² "
+             f"rate) | the rest ({unit}) |",
+             "|---|---|---|---|---|---|---|"]
+    for key, res in entries.items():
+        rep = res["matmul_replay"]
+        lines.append(
+            f"| {_label(key)} | {res['step_s_unprofiled'] * scale:.{digits}f} | "
+            f"{res['share_of_matmul_rate']:.0%} | {rep['seconds'] * scale:.{digits}f} "
+            f"({rep['calls']}) | {rep['share_of_step_time']:.0%} | {rep['gflops_per_s']:.0f} "
+            f"({rep['share_of_matmul_rate']:.0%}) | {rep['other_seconds'] * scale:.{digits}f} |")
     return lines
 
 
@@ -321,6 +416,15 @@ def render_markdown(results: dict, title: str = "") -> str:
         for key, res in prediction.items():
             lines.append(f"- {_label(key)}: "
                          + "; ".join(_shape_text(r) for r in res["matmul_shapes"][:4]))
+    entries = {**results["steps"], **(prediction or {})}
+    if all("matmul_replay" in res for res in entries.values()):
+        lines += ["", "Without the profiler: each step's (call's) matmuls recorded and rerun "
+                  "alone, in order, on fresh operands of the same shapes and strides (best of "
+                  "5); *the rest* is the unprofiled time minus theirs.  Their rate is the most "
+                  "the step could reach if everything else took no time.", ""]
+        lines += _replay_table(results["steps"], "step", "ms", 1e3, 1, size)
+        if prediction:
+            lines += [""] + _replay_table(prediction, "call", "s", 1.0, 2, size)
     return "\n".join(lines) + "\n"
 
 

@@ -140,8 +140,15 @@ def test_step_profile_tiny_splits_the_step_into_groups(tmp_path):
             call["flops_per_step"] * 1.0001)
     assert step_profile.group_of("aten::addmm") == "matmul"
     assert step_profile.group_of("aten::exp") == "other elementwise and reductions"
+    for entry in [*res["steps"].values(), *res["prediction"].values()]:
+        # the replayed matmuls are all of the call's: the FLOPs from their recorded shapes
+        # are the ones FlopCounterMode counted
+        rep = entry["matmul_replay"]
+        assert rep["calls"] > 0 and rep["flops"] == entry["flops_per_step"]
+        assert rep["gflops_per_s"] == pytest.approx(rep["flops"] / rep["seconds"] / 1e9)
+        assert rep["other_seconds"] == pytest.approx(entry["step_s_unprofiled"] - rep["seconds"])
     table = step_profile.render_markdown(res)
-    assert table.count("\n| SSL") == 8
+    assert table.count("\n| SSL") == 16
 
 
 def test_predict_chunk_tiny_times_every_chunk_size(tmp_path):
@@ -163,3 +170,42 @@ def test_predict_chunk_tiny_times_every_chunk_size(tmp_path):
     table = predict_chunk.render_markdown(res)
     assert table.count("\n| SSL") == 4 and "8 rows/pass" in table
 
+
+
+def test_compile_check_tiny_times_eager_against_compiled_steps(tmp_path):
+    from benchmarks import compile_check
+
+    res = compile_check.main(["--tiny", "--out", str(tmp_path), "--threads", "1", "--modes",
+                              "default", "--backend", "aot_eager", "--steps", "2",
+                              "--rounds", "2"])
+    assert res == json.loads((tmp_path / "compile_check.json").read_text())
+    assert res["command"] == ("python -m benchmarks.compile_check --tiny --threads 1 --modes "
+                              "default --backend aot_eager")
+    assert set(res["steps"]) == {"SSLPE_no_bn", "SSLPE_bn", "SSLAPD_no_bn", "SSLAPD_bn"}
+    for step in res["steps"].values():
+        eager, compiled = step["eager"], step["default"]
+        # the objective traces as one graph, and (same noise, no inductor) the same loss
+        assert compiled["graphs"] == 1 and compiled["graph_breaks"] == 0
+        assert compiled["first_loss"] == pytest.approx(eager["first_loss"], rel=1e-5)
+        assert len(compiled["block_medians_s"]) == 2
+        assert compiled["vs_eager"] == pytest.approx(compiled["step_s"] / eager["step_s"])
+    table = compile_check.render_markdown(res)
+    assert table.count("\n| SSL") == 4
+
+
+def test_replay_matmuls_records_forward_and_backward_products():
+    import torch
+
+    from benchmarks.step_profile import replay_matmuls
+
+    a = torch.randn(3, 4, requires_grad=True)
+    w, bias = torch.randn(5, 4), torch.randn(5)
+
+    def fn():
+        # addmm with a broadcast bias forward; one mm backward (only ``a`` needs a gradient)
+        torch.nn.functional.linear(a, w, bias).sum().backward()
+
+    rep = replay_matmuls(fn, step_s=1.0, repeats=2)
+    assert rep["calls"] == 2
+    assert rep["flops"] == 2 * 3 * 4 * 5 * 2
+    assert 0 < rep["seconds"] < 1.0 and rep["other_seconds"] == pytest.approx(1.0 - rep["seconds"])
