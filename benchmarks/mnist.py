@@ -10,8 +10,9 @@ Reports test accuracy and the mean test log p(y|x) in nats per row.
 
 Profiles
 --------
-``--quick`` (2-core CPU, about an hour): labels per class 20 and 100, one split, 8 epochs for
-M2, SSLPE and SSLAPD (the config's epochs for the DNN, which only sees the labeled rows).
+``--quick`` (2-core CPU: 19 min on an Intel Xeon, about 90 min on an AMD EPYC shared with
+other runs): labels per class 20 and 100, one split, 8 epochs for M2, SSLPE and SSLAPD (the
+config's epochs for the DNN, which only sees the labeled rows).
 ``--full`` (GPU; the thesis protocol): labels per class 10, 20, 60, 100, 300, five splits,
 the config's epochs (SSLPE 150, SSLAPD 100, M2 100, DNN 500).
 
@@ -67,6 +68,9 @@ PROFILES = {
 }
 
 
+DEFAULT_OUT = "benchmarks/results/mnist"
+
+
 def command_line(args: dict) -> str:
     """The ``python -m benchmarks.mnist`` command of a run, from its recorded arguments
     (options equal to the profile's or the parser's defaults are left out)."""
@@ -78,7 +82,7 @@ def command_line(args: dict) -> str:
             parts.append(f"--{key} " + (" ".join(map(str, val)) if isinstance(val, list)
                                         else str(val)))
     defaults = {"device": "cpu", "n_jobs": 2, "data": None, "download": False, "n_train": None,
-                "n_test": None}
+                "n_test": None, "out": DEFAULT_OUT}
     for key, default in defaults.items():
         val = args.get(key, default)
         if val != default:
@@ -136,7 +140,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--n-train", type=int, help="first rows of the training set only")
     parser.add_argument("--n-test", type=int, help="first rows of the test set only")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--out", default="benchmarks/results/mnist")
+    parser.add_argument("--out", default=DEFAULT_OUT)
     parser.set_defaults(profile="quick")
     args = parser.parse_args(argv)
     prof = PROFILES[args.profile]

@@ -638,9 +638,11 @@ def mnist() -> str:
              "our quantity in size when read as -1000 × log p(y|x) (e.g. DNN, 20 labels: 990 → "
              "-0.990 nats), so that is how they are shown beside ours — our reading, not the "
              "thesis's statement.  The quick profile trains 8 epochs where the thesis "
-             "trained 100-150, so it is expected to fall short; its run of 2026-11-25 shared the "
-             "two cores with the batch-norm benchmark and the moons search (the per-fit times "
-             "below include that contention).  The GPU runs (`--device cuda`, an H200 lent for "
+             "trained 100-150, so it is expected to fall short; its run of 2026-11-25 (AMD EPYC) "
+             "shared the two cores with the batch-norm benchmark and the moons search (the "
+             "per-fit times below include that contention), its run of 2026-11-26 on the Intel "
+             "Xeon (`mnist_xeon`, on the current code) had the machine to itself.  The GPU runs "
+             "(`--device cuda`, an H200 lent for "
              "15 minutes on 2026-11-26) train 32 epochs (the first run's choice, the most that "
              "fitted the lease by that run's own measured seconds per epoch, made before any "
              "accuracy was seen; the second run took the same), on one split, the fits in "
@@ -649,7 +651,7 @@ def mnist() -> str:
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
-        cmd = d.get("command") or command_line(a)
+        cmd = command_line(a)  # rebuilt from the recorded arguments (older runs stored none)
         seconds = {(r["labels_per_class"], r["model"]): [] for r in d["rows"]}
         for r in d["rows"]:
             seconds[(r["labels_per_class"], r["model"])].append(r["seconds"])

@@ -104,9 +104,9 @@ def test_mnist_tiny(tmp_path):
     assert next(r for r in res["rows"] if r["model"] == "SSLAPD")["epochs"] == 1
     # the recorded command reproduces the run's options
     assert res["command"] == (f"python -m benchmarks.mnist --quick --models DNN SSLAPD "
-                              f"--labels 2 --epochs 1 --n-jobs 1 --data {data}")
-    assert vars(mnist.parse_args(res["command"].split()[3:])) == {
-        **res["args"], "out": "benchmarks/results/mnist"}
+                              f"--labels 2 --epochs 1 --n-jobs 1 --data {data} "
+                              f"--out {tmp_path / 'out'}")
+    assert vars(mnist.parse_args(res["command"].split()[3:])) == res["args"]
 
 
 def test_mnist_reports_missing_data(tmp_path):
