@@ -243,10 +243,10 @@ def moons() -> str:
                + f" --out {path.parent.relative_to(RESULTS.parent.parent)}")
         configs = d.get("config", {})
         tuned = sorted(m for m, c in configs.items() if isinstance(c, dict) and c.get("by_noise"))
-        if tuned:
-            cmd += "` · per-noise settings from the search for: " + ", ".join(
-                f"{m} {c}" for m in tuned for c in [configs[m]["by_noise"]]) + " · `"
-        lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
+        settings = ("per-noise settings from the search for: " + ", ".join(
+            f"{m} {configs[m]['by_noise']}" for m in tuned) + " · ") if tuned else ""
+        lines += [f"Command `{cmd}` · {settings}{_machine(d['machine'])}, one torch thread per "
+                  "fit · "
                   f"`{path.relative_to(RESULTS.parent)}`\n",
                   "| labels | noise | model | runs | accuracy | min–max | log p(y\\|x) | "
                   "training rows | thesis accuracy | thesis log p(y\\|x) |",
@@ -711,7 +711,7 @@ def moons_search() -> str:
            "{\"max_epochs\": [100], \"batch_norm\": [true], \"lr\": [0.0007], "
            "\"weight_decay\": [0, 0.0001, 0.0003]}}'`, and SSLPE's no-batch-norm setting with five "
            "samples: `--grid '{\"SSLPE\": {\"max_epochs\": [50], \"batch_norm\": [false], "
-           "\"lr\": [0.002], \"weight_decay\": [0], \"n_mc_samples\": [5]}}'`")
+           "\"lr\": [0.002], \"weight_decay\": [0], \"n_mc_samples\": [5]}}'")
     if d is None:
         return head + _missing(cmd)
     recorded = d.get("invocations", [])
