@@ -7,13 +7,15 @@ every fit (:class:`skdgm.active.SemiSupervisedActiveLearner`).  SSLPE with predi
 and random selection; SSLAPD with predictive entropy, BALD and random selection.  Also times one
 BALD query (Monte-Carlo draws + scores) over a pool of 10,000 rows.
 
-Run: ``python -m benchmarks.active_learning [--repeats 5] [--n-jobs 2]``; ``--repeats 0``
-only times the BALD query.  Results are written after every finished run.
+Run: ``python -m benchmarks.active_learning [--repeats 5] [--n-jobs 2] [--combinations
+SSLAPD+entropy ...]``; ``--repeats 0`` only times the BALD query.  Results are written after
+every finished run.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -88,8 +90,15 @@ def main(argv=None) -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--query-pool", type=int, default=10_000,
                         help="time one BALD query over this many rows first (0 skips)")
+    parser.add_argument("--combinations", nargs="+", default=None,
+                        choices=[f"{m}+{s}" for m, s in COMBINATIONS],
+                        help="model+acquisition pairs to run (default: all five)")
     parser.add_argument("--out", default="benchmarks/results/active_learning")
     args = parser.parse_args(argv)
+    combinations = ([tuple(c.split("+")) for c in args.combinations] if args.combinations
+                    else COMBINATIONS)
+    command = " ".join(["python -m benchmarks.active_learning",
+                        *(argv if argv is not None else sys.argv[1:])])
     torch.set_num_threads(1)
     out = Path(args.out)
     if args.query_pool:
@@ -100,7 +109,7 @@ def main(argv=None) -> None:
         return
     jobs = [dict(model=m, strategy=s, repeat=r, n_samples=args.n_samples, n_test=args.n_test,
                  max_labels=args.max_labels, target=args.target, epochs_scale=args.epochs_scale)
-            for r in range(args.repeats) for m, s in COMBINATIONS]
+            for r in range(args.repeats) for m, s in combinations]
     # random selection needs the most refits: start those first so the pool drains evenly
     jobs.sort(key=lambda j: j["strategy"] != "random")
     rows = run_and_record(
@@ -108,9 +117,9 @@ def main(argv=None) -> None:
         lambda r: (f"{r['model']} + {r['strategy']} repeat {r['repeat']}: "
                    f"{r['labels_needed']} labels"),
         lambda rows: write_results(out, "active_learning", {
-            "machine": machine_info(), "args": vars(args), "rows": rows}))
+            "machine": machine_info(), "command": command, "args": vars(args), "rows": rows}))
     summary = {}
-    for m, s in COMBINATIONS:
+    for m, s in combinations:
         sel = [r for r in rows if (r["model"], r["strategy"]) == (m, s)]
         # a run that never reached the target counts as max_labels (a lower bound)
         needed = np.array([r["labels_needed"] or args.max_labels for r in sel], dtype=float)
@@ -121,8 +130,9 @@ def main(argv=None) -> None:
         print(f"{m:7s} {s:8s}: {needed.mean():5.1f} labels (std {needed.std():.1f}), "
               f"{summary[f'{m} + {s}']['runs_reaching_target']}/{len(sel)} reached "
               f"{args.target:.0%}")
-    path = write_results(out, "active_learning", {"machine": machine_info(), "args": vars(args),
-                                                  "summary": summary, "rows": rows})
+    path = write_results(out, "active_learning", {"machine": machine_info(), "command": command,
+                                                  "args": vars(args), "summary": summary,
+                                                  "rows": rows})
     print(f"results: {path}")
 
 

@@ -265,30 +265,41 @@ def moons() -> str:
 
 
 def active_learning() -> str:
-    d = _load("active_learning/active_learning.json")
     head = "## Active learning on moons (thesis 5.4.2, Fig. 5.11)\n\n"
-    cmd = ("python -m benchmarks.active_learning --repeats 5 --n-samples 1000 --n-jobs 15 "
-           "--query-pool 0")
-    if d is None:
-        return head + _missing(cmd)
-    a = d["args"]
-    lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}.  Noise 0.1, a pool of "
-             f"{a['n_samples']} rows (the thesis used 10,000), {a['n_test']} test rows, 4 "
-             f"random initial labels (2 per moon, seed = repetition), one query at a time, "
-             f"refit from scratch, until {a['target']:.0%} test accuracy or {a['max_labels']} "
-             f"labels; {a['repeats']} repetitions.  A run that never reaches the target counts "
-             f"as {a['max_labels']} labels (so that mean is a lower bound).\n",
-             "| model + acquisition | labels to reach 99% (mean, std) | runs reaching 99% | "
-             "thesis |", "|---|---|---|---|"]
-    for key, s in d["summary"].items():
-        lines.append(f"| {key} | {s['mean_labels_to_target']:.1f} ({s['std']:.1f}) | "
-                     f"{s['runs_reaching_target']}/{s['runs']} | {s['thesis']} |")
+    # the first run stored no command line: this is the one it ran
+    legacy = ("python -m benchmarks.active_learning --repeats 5 --n-samples 1000 --n-jobs 15 "
+              "--query-pool 0")
+    files = sorted(RESULTS.glob("active_learning*/active_learning.json"))
+    if not files:
+        return head + _missing(legacy)
+    lines = [head]
+    for path in files:
+        d = json.loads(path.read_text())
+        if "summary" not in d:      # a run still in progress
+            continue
+        a = d["args"]
+        lines += [f"Command `{d.get('command', legacy)}` · {_machine(d['machine'])} · "
+                  f"`{path.relative_to(RESULTS.parent)}`.  Noise 0.1, a pool of "
+                  f"{a['n_samples']:,} rows ("
+                  + ("as in the thesis" if a["n_samples"] == 10_000 else "the thesis used 10,000")
+                  + f"), {a['n_test']:,} test rows, "
+                  "4 random initial labels (2 per moon, seed = repetition), one query at a "
+                  f"time, refit from scratch, until {a['target']:.0%} test accuracy or "
+                  f"{a['max_labels']} labels; {a['repeats']} repetitions.  A run that never "
+                  f"reaches the target counts as {a['max_labels']} labels (so that mean is a "
+                  "lower bound).\n",
+                  "| model + acquisition | labels to reach 99% (mean, std) | runs reaching 99% | "
+                  "thesis |", "|---|---|---|---|"]
+        for key, s in d["summary"].items():
+            lines.append(f"| {key} | {s['mean_labels_to_target']:.1f} ({s['std']:.1f}) | "
+                         f"{s['runs_reaching_target']}/{s['runs']} | {s['thesis']} |")
+        lines.append("")
     q = _load("active_learning/bald_query_time.json")
     if q is None:
         lines.append("\nBALD query time: " + _missing(
             "python -m benchmarks.active_learning --repeats 0 --query-pool 10000"))
     else:
-        lines.append(f"\nOne BALD query over a pool of {q['n_pool']:,} rows (10 posterior "
+        lines.append(f"One BALD query over a pool of {q['n_pool']:,} rows (10 posterior "
                      f"draws × 10 Gibbs steps + scores, SSLAPD, {q['threads']} thread, "
                      f"{_machine(q['machine'])}; command `python -m benchmarks.active_learning "
                      f"--repeats 0 --query-pool 10000`): **{q['seconds']:.2f} s**.\n")

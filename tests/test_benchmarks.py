@@ -83,6 +83,21 @@ def test_active_learning_tiny(tmp_path):
     assert len(res["rows"]) == 5
     assert all(r["curve"][-1][0] <= 5 for r in res["rows"])
     assert json.loads((tmp_path / "bald_query_time.json").read_text())["seconds"] > 0
+    assert res["command"].startswith("python -m benchmarks.active_learning --repeats 1")
+    assert set(res["summary"]) == {f"{m} + {s}" for m, s in active_learning.COMBINATIONS}
+
+
+def test_active_learning_runs_only_the_chosen_combinations(tmp_path):
+    from benchmarks import active_learning
+
+    argv = ["--repeats", "2", "--n-samples", "150", "--n-test", "200", "--max-labels", "5",
+            "--epochs-scale", "0.03", "--n-jobs", "1", "--query-pool", "0",
+            "--combinations", "SSLAPD+bald", "--out", str(tmp_path)]
+    active_learning.main(argv)
+    res = json.loads((tmp_path / "active_learning.json").read_text())
+    assert {(r["model"], r["strategy"]) for r in res["rows"]} == {("SSLAPD", "bald")}
+    assert len(res["rows"]) == 2 and list(res["summary"]) == ["SSLAPD + bald"]
+    assert res["command"] == "python -m benchmarks.active_learning " + " ".join(argv)
 
 
 def test_mnist_tiny(tmp_path):
