@@ -826,10 +826,13 @@ def collapse(files: list[Path] | None = None) -> str:
 def batch_norm() -> str:
     head = "## Batch norm for Bayesian networks, thesis 5.3 (Figs. 5.5-5.7)\n\n"
     d = _load("batch_norm/batch_norm.json")
-    cmd = "python -m benchmarks.batch_norm --n-jobs 1"
+    cmd = "python -m benchmarks.batch_norm"
     if d is None:
         return head + _missing(cmd)
     a = d["args"]
+    defaults = {"seeds": 3, "curve_seeds": 2, "epochs": 50, "n_samples": 10_000}
+    cmd += "".join(f" --{k.replace('_', '-')} {a[k]}" for k, v in defaults.items()
+                   if a.get(k, v) != v) + f" --n-jobs {a['n_jobs']}"
     lines = [head, f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit.\n",
              f"**Evaluation regimes (Fig. 5.5).** SSLAPD on the six-label moons, noise 0.1, "
              f"{a['epochs']} epochs, noise-0.1 settings of `benchmarks/configs/moons/`, "
