@@ -36,12 +36,10 @@ import torch
 from benchmarks.speed import (
     PROFILES,
     Bench,
-    machine_info,
     make_estimator,
-    matmul_gflops,
     synthetic_data,
 )
-from benchmarks.step_profile import cpu_parser
+from benchmarks.step_profile import cpu_parser, start_run
 from skdgm import SSLAPDClassifier, SSLPEClassifier
 
 MODELS = {"SSLPE": SSLPEClassifier, "SSLAPD": SSLAPDClassifier}
@@ -142,17 +140,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     if args.backend != "inductor":
         torch.compile = lambda fn, **kw: compile_fn(fn, backend=args.backend, **kw)
     try:
-        bench = Bench(torch.device("cpu"))
-        command = (f"python -m benchmarks.compile_check --{prof.name} --threads "
-                   f"{torch.get_num_threads()} --modes {' '.join(args.modes)}")
-        if args.backend != "inductor":
-            command += f" --backend {args.backend}"
-        results: dict = {"command": command, "meta": machine_info(bench.device),
-                         "profile": prof.name, "backend": args.backend,
-                         "modes": list(args.modes), "steps": {}}
-        size = prof.matmul_size
-        rate = matmul_gflops(bench, size, size, size, prof.matmul_repeats,
-                             prof.matmul_seconds)["gflops_per_s"]
+        options = f" --modes {' '.join(args.modes)}" + (
+            f" --backend {args.backend}" if args.backend != "inductor" else "")
+        bench, results, rate = start_run("compile_check", prof, options)
+        results.update(backend=args.backend, modes=list(args.modes))
         for name, cls in MODELS.items():
             for variant, bn in (("no_bn", False), ("bn", True)):
                 bench.log(f"{name} {variant}: eager and {', '.join(args.modes)}")

@@ -284,6 +284,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def start_run(script: str, prof, options: str = "") -> tuple[Bench, dict, float]:
+    """The clock, the results skeleton (command, machine, profile) and the square-matmul rate
+    at the start of a CPU run of ``benchmarks.<script>`` (``options`` after ``--threads``)."""
+    bench = Bench(torch.device("cpu"))
+    command = (f"python -m benchmarks.{script} --{prof.name} --threads "
+               f"{torch.get_num_threads()}{options}")
+    results: dict = {"command": command, "meta": machine_info(bench.device),
+                     "profile": prof.name, "steps": {}}
+    size = prof.matmul_size
+    rate = matmul_gflops(bench, size, size, size, prof.matmul_repeats,
+                         prof.matmul_seconds)["gflops_per_s"]
+    return bench, results, rate
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     """Profile the four training steps, Gibbs prediction and BALD sampling and write
     ``<name>.json``; returns the results."""
@@ -294,16 +308,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     previous = torch.get_num_threads()
     torch.set_num_threads(max(1, args.threads))
     try:
-        bench = Bench(torch.device("cpu"))
-        command = (f"python -m benchmarks.step_profile --{prof.name} --threads "
-                   f"{torch.get_num_threads()}")
-        if args.name != "step_profile":
-            command += f" --name {args.name}"
-        results: dict = {"command": command, "meta": machine_info(bench.device),
-                         "profile": prof.name, "steps": {}}
+        bench, results, start_rate = start_run(
+            "step_profile", prof, f" --name {args.name}" if args.name != "step_profile" else "")
         size = prof.matmul_size
-        start_rate = matmul_gflops(bench, size, size, size, prof.matmul_repeats,
-                                   prof.matmul_seconds)["gflops_per_s"]
         for name, cls in (("SSLPE", SSLPEClassifier), ("SSLAPD", SSLAPDClassifier)):
             for variant, bn in (("no_bn", False), ("bn", True)):
                 bench.log(f"{name} {variant}: {args.timed} timed + {args.steps} profiled steps")
