@@ -30,6 +30,12 @@ fitted for one epoch (the cost of prediction does not depend on how well it is t
 every profiled call the matmuls with the most time are listed by operand shape with their
 GFLOP/s, which shows which shapes run below the large-matmul rate.
 
+Because the profiler's per-call cost distorts that split on some CPUs, each step and call is
+also split without it: its matmuls are recorded (a ``TorchDispatchMode``) and rerun alone on
+fresh operands of the same shapes and strides (:func:`replay_matmuls`); their time against
+the unprofiled time gives the matmul share, and their rate the most the step could reach if
+everything else took no time.
+
 Results go to ``step_profile.json`` under ``--out`` (default
 ``benchmarks/results/step_profile_cpu``); ``--name`` changes the file name (e.g. to keep a
 profile taken before a change).  A run takes about two minutes on a 2-core CPU.
