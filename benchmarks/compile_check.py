@@ -29,17 +29,15 @@ import json
 import statistics
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
 from benchmarks.speed import (
-    PROFILES,
     Bench,
     make_estimator,
     synthetic_data,
 )
-from benchmarks.step_profile import cpu_parser, start_run
+from benchmarks.step_profile import cpu_parser, setup_cpu_run, start_run
 from skdgm import SSLAPDClassifier, SSLPEClassifier
 
 MODELS = {"SSLPE": SSLPEClassifier, "SSLAPD": SSLAPDClassifier}
@@ -128,11 +126,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict:
     """Time eager against compiled training steps and write ``compile_check.json``."""
     args = parse_args(argv)
-    prof = PROFILES[args.profile]
-    out_dir = args.out or Path(__file__).resolve().parent / "results" / "step_profile_cpu"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(max(1, args.threads))
+    prof, out_dir, previous = setup_cpu_run(args)
     # compile from scratch, so the first step's time is the compilation's, not a cache read
     import torch._inductor.config as inductor_config
     caches = inductor_config.force_disable_caches

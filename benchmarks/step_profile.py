@@ -290,6 +290,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def setup_cpu_run(args: argparse.Namespace) -> tuple:
+    """The profile, the (created) output folder and the torch thread count to restore, with
+    ``args.threads`` threads set for the run (options of :func:`cpu_parser`)."""
+    out_dir = args.out or Path(__file__).resolve().parent / "results" / "step_profile_cpu"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, args.threads))
+    return PROFILES[args.profile], out_dir, previous
+
+
 def start_run(script: str, prof, options: str = "") -> tuple[Bench, dict, float]:
     """The clock, the results skeleton (command, machine, profile) and the square-matmul rate
     at the start of a CPU run of ``benchmarks.<script>`` (``options`` after ``--threads``)."""
@@ -308,11 +318,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     """Profile the four training steps, Gibbs prediction and BALD sampling and write
     ``<name>.json``; returns the results."""
     args = parse_args(argv)
-    prof = PROFILES[args.profile]
-    out_dir = args.out or Path(__file__).resolve().parent / "results" / "step_profile_cpu"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(max(1, args.threads))
+    prof, out_dir, previous = setup_cpu_run(args)
     try:
         bench, results, start_rate = start_run(
             "step_profile", prof, f" --name {args.name}" if args.name != "step_profile" else "")
