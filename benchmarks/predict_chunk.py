@@ -9,10 +9,11 @@ machine whose speed drifts over minutes (a shared CPU) affects them alike; the m
 repeats is the figure, the best is kept too.  Run::
 
     python -m benchmarks.predict_chunk [--chunks 4096 2048 1024 512] [--rows 8192]
-        [--repeats 6] [--threads 2] [--out DIR]
+        [--repeats 6] [--threads 2] [--device cpu|cuda] [--out DIR]
 
-Results: ``predict_chunk.json`` / ``.csv`` under ``--out`` (default
-``benchmarks/results/predict_chunk_cpu``).  About five minutes on a 2-core CPU.
+With ``--device cuda`` the GPU's value, ``PREDICT_CHUNK_CUDA``, is the one varied.  Results:
+``predict_chunk.json`` / ``.csv`` under ``--out`` (default
+``benchmarks/results/predict_chunk_<device>``).  About five minutes on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=6, help="repeats (default 6)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick",
                         help="network sizes of the speed benchmark (default quick)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where the models run (default cpu); on cuda the timed constant "
+                             "is PREDICT_CHUNK_CUDA")
     parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default benchmarks/results/predict_chunk_cpu)")
+                        help="output folder (default benchmarks/results/predict_chunk_<device>)")
     add_threads_argument(parser)
     return parser.parse_args(argv)
 
@@ -56,15 +60,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
     """Time the predictions at every chunk size and write ``predict_chunk.json``."""
     args = parse_args(argv)
     prof = PROFILES[args.profile]
-    out = args.out or Path(__file__).resolve().parent / "results" / "predict_chunk_cpu"
-    previous_threads, previous_chunk = torch.get_num_threads(), skdgm.base.PREDICT_CHUNK
+    out = args.out or Path(__file__).resolve().parent / "results" / f"predict_chunk_{args.device}"
+    constant = "PREDICT_CHUNK_CUDA" if args.device == "cuda" else "PREDICT_CHUNK"
+    previous_threads, previous_chunk = torch.get_num_threads(), getattr(skdgm.base, constant)
     torch.set_num_threads(max(1, args.threads))
     X = np.random.default_rng(1).random((args.rows, prof.n_features), dtype=np.float32)
     n_pool = max(1, args.rows // 4)
     try:
         estimators = {}
         for name, cls in (("SSLPE", SSLPEClassifier), ("SSLAPD", SSLAPDClassifier)):
-            est = make_estimator(cls, prof, "cpu", False, prof.batch_l, prof.batch_u)
+            est = make_estimator(cls, prof, args.device, False, prof.batch_l, prof.batch_u)
             estimators[name] = est.fit(*synthetic_data(prof, prof.batch_l, 2 * prof.batch_u,
                                                        prof.n_classes))
         calls = {"predict_proba": lambda e: e.predict_proba(X),
@@ -73,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         start_all = time.perf_counter()
         for rep in range(args.repeats):
             for chunk in args.chunks:
-                skdgm.base.PREDICT_CHUNK = chunk
+                setattr(skdgm.base, constant, chunk)
                 for name, est in estimators.items():
                     for call, fn in calls.items():
                         if rep == 0:
@@ -85,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             print(f"[{time.perf_counter() - start_all:7.1f}s] repeat {rep + 1}/{args.repeats}",
                   flush=True)
     finally:
-        skdgm.base.PREDICT_CHUNK = previous_chunk
+        setattr(skdgm.base, constant, previous_chunk)
         threads = torch.get_num_threads()
         torch.set_num_threads(previous_threads)
     reference = args.chunks[0]
@@ -103,7 +108,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
                + f" --rows {args.rows} --repeats {args.repeats} --threads {threads}")
     if args.profile != "quick":
         command += f" --profile {args.profile}"
+    if args.device != "cpu":
+        command += f" --device {args.device}"
     payload = {"command": command, "machine": {**machine_info(), "torch_threads": threads},
+               "device": args.device, "constant": constant,
                "default_chunk": previous_chunk, "reference_chunk": reference, "rows": rows}
     path = write_results(out, "predict_chunk", payload)
     print(f"done: {path}")

@@ -7,6 +7,7 @@ a results file through this script; nothing is typed in by hand.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -325,10 +326,15 @@ def speed() -> str:
                                   "of draws and the weight-mean batch norm became one fused "
                                   "pass (commit d4e3435): the 'before' of that change\n\n"}
     parts = []
+    gpu_runs = [json.loads(p.read_text()) for p in found if p.parent.name.startswith("speed_cuda")]
     for p in found:
         res = json.loads(p.read_text())
-        if p.parent.name == "speed_cuda":
-            title = f"### GPU: {res['meta'].get('device_name')}\n\n" + _speed_gpu_note(res)
+        if p.parent.name.startswith("speed_cuda"):
+            if gpu_runs:  # once, before the first GPU run
+                parts.append(_gpu_host_note(gpu_runs))
+                gpu_runs = []
+            title = (f"### GPU: {res['meta'].get('device_name')}, "
+                     f"{res['meta'].get('date', '')[:10]}\n\n" + _speed_gpu_note(res))
         else:
             title = titles.get(p.parent.name, f"### `{p.parent.name}`\n\n")
         parts.append(title + render_markdown(res))
@@ -483,7 +489,7 @@ def predict_chunk() -> str:
             f"The package's CPU value now: {PREDICT_CHUNK}{verdict}.\n\n"
             f"Command `{d['command']}` · {_machine(m)}, {m['torch_threads']} torch threads · "
             "`results/predict_chunk_cpu/predict_chunk.json`\n\n" + render_markdown(d) + "\n"
-            + _predict_chunk_other(ours) + _predict_chunk_before())
+            + _predict_chunk_other(ours) + _predict_chunk_before() + _predict_chunk_cuda())
 
 
 def _predict_chunk_other(main_ratios: list[float]) -> str:
@@ -512,6 +518,32 @@ def _predict_chunk_other(main_ratios: list[float]) -> str:
             "The best pass length depends on the CPU.  "
             f"{_machine(x['machine'])}, `results/predict_chunk_cpu_xeon/predict_chunk.json`:"
             "\n\n" + render_markdown(x) + "\n")
+
+
+def _predict_chunk_cuda() -> str:
+    """The GPU's pass length, ``PREDICT_CHUNK_CUDA``, timed on a lent GPU."""
+    d = _load("predict_chunk_cuda/predict_chunk.json")
+    if d is None:
+        return ""
+    from benchmarks.predict_chunk import render_markdown
+    from skdgm.base import PREDICT_CHUNK_CUDA
+
+    best = {}
+    for r in d["rows"]:
+        key = (r["model"], r["call"])
+        if key not in best or r["median_s"] < best[key][1]:
+            best[key] = (r["chunk"], r["median_s"])
+    fastest = sorted({c for c, _ in best.values()})
+    return ("#### On a GPU (`PREDICT_CHUNK_CUDA`)\n\n"
+            "The same script with `--device cuda`, where the constant varied is the GPU's "
+            "(larger passes, fewer kernel launches): fastest at "
+            + " / ".join(f"{c:,}" for c in fastest) + " rows × draws per pass"
+            + (", the largest timed" if fastest == [max(r["chunk"] for r in d["rows"])] else "")
+            + f"; the package's GPU value is now {PREDICT_CHUNK_CUDA:,} (it was 4,096, "
+            "never timed).  A pass of 65,536 rows at width 500 holds activations of about "
+            "130 MB each.  "
+            f"Command `{d['command']}` · {_machine(d['machine'])} · "
+            "`results/predict_chunk_cuda/predict_chunk.json`:\n\n" + render_markdown(d) + "\n")
 
 
 def _predict_chunk_before() -> str:
@@ -556,11 +588,66 @@ def batch_bald_speed() -> str:
                          f"{r['max_abs_score_diff_vs_before']:.1e} |")
         else:
             lines.append(f"| {r['device']} | {shape} | {r['seconds']:.2f} | – | – | – | – |")
+    gpu = _load("batch_bald_speed/batch_bald_speed_cuda.json")
+    if gpu is not None:
+        g = gpu["argv"]
+        lines += ["", f"On a GPU (command `python -m benchmarks.batch_bald_speed --devices cuda "
+                  f"--pools {' '.join(map(str, g['pools']))} --repeats {g['repeats']} --name "
+                  f"{g['name']}`, the NumPy 'before' file copied beside it for the comparison) · "
+                  f"{_machine(gpu['machine'])}; the same Dirichlet probabilities, the joint "
+                  "entropies in torch on the GPU:\n",
+                  "| device | draws × pool × classes | seconds | seconds (the NumPy code on the "
+                  "2-core CPU above) | speed-up | same indices | max score difference |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in gpu["rows"]:
+            shape = f"{r['n_draws']} × {r['pool']:,} × {r['n_classes']}"
+            if "seconds_before" in r:
+                lines.append(f"| {r['device']} | {shape} | {r['seconds']:.2f} | "
+                             f"{r['seconds_before']:.2f} | {r['speedup']:.0f}× | "
+                             f"{'yes' if r['same_indices_as_before'] else 'no'} | "
+                             f"{r['max_abs_score_diff_vs_before']:.1e} |")
+            else:
+                lines.append(f"| {r['device']} | {shape} | {r['seconds']:.2f} | – | – | – | – |")
     return "\n".join(lines) + "\n\n"
+
+
+def _cuda_chunk_gain(old_chunk: int) -> str:
+    """", 2.3-4.1x as fast on the <GPU> (...)": the timed gain of the package's GPU pass length
+    over ``old_chunk`` rows per pass, from ``predict_chunk_cuda``."""
+    from skdgm.base import PREDICT_CHUNK_CUDA
+
+    d = _load("predict_chunk_cuda/predict_chunk.json")
+    if d is None:
+        return ""
+    median = {(r["model"], r["call"], r["chunk"]): r["median_s"] for r in d["rows"]}
+    gains = [median[(m, c, old_chunk)] / t for (m, c, k), t in median.items()
+             if k == PREDICT_CHUNK_CUDA and (m, c, old_chunk) in median]
+    if not gains:
+        return ""
+    return (f", {min(gains):.1f}-{max(gains):.1f}x as fast on the "
+            f"{d['machine'].get('gpu', 'GPU')} (section on rows per prediction pass)")
+
+
+def _gpu_host_note(runs: list[dict]) -> str:
+    """How the plain-PyTorch step times of the GPU runs compare: a host-bound step shows the
+    host CPU, not the card."""
+    if len(runs) < 2:
+        return ""
+    plain = [{m: r["training"][m]["no_bn"]["plain"]["step_s"] for m in ("SSLPE", "SSLAPD")}
+             for r in runs]
+    ratios = [plain[1][m] / plain[0][m] for m in plain[0]]
+    names = [r["meta"].get("device_name", "?") for r in runs]
+    return (f"Two GPU runs follow.  The minimal plain-PyTorch loop (no skdgm code) took "
+            f"{min(ratios):.2f}-{max(ratios):.2f} times as long per step on the {names[1]} "
+            f"machine as on the {names[0]} machine, at the same matmul rate: at these sizes a "
+            "step is bound by the host (Python and kernel launches), so the step times "
+            "measure the machine's CPU as much as its card.\n\n")
 
 
 def _speed_gpu_note(res: dict) -> str:
     """What the GPU numbers mean, from the run itself, and the CUDA tests run beside them."""
+    from skdgm.base import PREDICT_CHUNK_CUDA
+
     tr, mm = res["training"], res["matmul"]
     steps = [tr[m]["no_bn"] for m in ("SSLPE", "SSLAPD")]
     shares = [st["skdgm_rate"]["fraction_of_matmul"] for st in steps]
@@ -574,19 +661,40 @@ def _speed_gpu_note(res: dict) -> str:
             f"{mm['reference_gflops_per_s']:.0f} GFLOP/s fp32 matmul rate: the time goes to "
             "kernel launches and Python, so the matmul-share targets (set for the CPU) do not "
             "apply here, and the skdgm / plain ratio measures per-step host overhead.")
-    if bb:
+    if bb and "--batchbald-max-pool" in res["command"]:
         note += (f"  In this run BatchBALD still ran in NumPy on the host: its query over "
                  f"{bb[0]['pool_rows']:,} rows took {bb[0]['batch_bald_s']:.0f} s (the "
                  "60,000-row pool was left out with `--batchbald-max-pool`); its joint "
-                 "entropies now run in torch on the estimator's device (next section), which "
-                 "has not been timed on a GPU yet.")
-    tests = sorted((RESULTS / "cuda_tests").glob("*.txt"))
-    if tests:
-        last = tests[-1].read_text().strip().splitlines()[-1].strip("= ")
+                 "entropies now run in torch on the estimator's device (the H100 run and the "
+                 "BatchBALD section below).")
+    elif bb:
+        note += ("  BatchBALD (joint entropies in torch on the GPU) on top of the Monte-Carlo "
+                 "sampling: " + ", ".join(f"{b['batch_bald_s']:.2f} s over {b['pool_rows']:,} "
+                                          "rows" for b in bb) + ".")
+    chunk = res["meta"].get("predict_chunk")
+    now = ("" if chunk == PREDICT_CHUNK_CUDA else
+           f" (the value then); the package now uses {PREDICT_CHUNK_CUDA:,}"
+           + _cuda_chunk_gain(chunk or 4096))
+    note += ("  Predictions ran with " + (f"{chunk:,}" if chunk else "4,096")
+             + " rows × draws per pass" + now + ".")
+    tests = sorted((RESULTS / "cuda_tests").glob("*.txt"),
+                   key=lambda t: int(re.search(r"run(\d+)", t.name).group(1)))
+    card = res["meta"].get("device_name", "")
+    mine = [t for t in tests if t.name.split("_")[0].upper() in card.replace(" ", "").upper()]
+    if mine:
+        last = _pytest_summary(mine[-1])
+        newest = mine[-1] == tests[-1]
         note += (f"  `pytest tests/test_cuda.py` on the same kind of machine: {last} "
-                 f"(`{tests[-1].relative_to(RESULTS.parent)}`; the file as it was then: "
-                 "tests added to it since have not run on a GPU).")
+                 f"(`{mine[-1].relative_to(RESULTS.parent)}`"
+                 + ("" if newest else "; the file as it was then: tests added to it since "
+                                      "ran in the later run") + ").")
     return note + "\n\n"
+
+
+def _pytest_summary(path: Path) -> str:
+    """The last line of a saved pytest run ("19 passed, 3 warnings in 81.61s")."""
+    lines = [ln.strip("= ") for ln in path.read_text().splitlines()]
+    return next(ln for ln in reversed(lines) if " passed" in ln or " failed" in ln)
 
 
 def _speed_spread(paths: list[Path]) -> str:
@@ -658,7 +766,10 @@ def mnist() -> str:
              "fitted the lease by that run's own measured seconds per epoch, made before any "
              "accuracy was seen; the second run took the same), on one split, the fits in "
              "parallel on the one GPU; the data file was a copy of `../shared/data/mnist.npz` "
-             "carried to that machine.\n"]
+             "carried to that machine.  The run `mnist_cuda_48` (an H100 lent on 2026-11-27) "
+             "trained SSLPE and SSLAPD for 48 epochs at 100 labels per class, to see how much "
+             "of the gap the epochs explain (48: the most that fitted what was left of that "
+             "lease, chosen before any accuracy was seen).\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
@@ -878,7 +989,9 @@ def main() -> None:
           "result names its CPU), and a lent "
           "machine with an NVIDIA H100 and 16 CPU cores (used for its GPU and, for the "
           "many-fit accuracy tables, for its CPU cores), and on 2026-11-26 one with an NVIDIA "
-          "H200 (GPU speed, MNIST on the GPU, the CUDA tests).  Results carry their dates: the "
+          "H200 (GPU speed, MNIST on the GPU, the CUDA tests); on 2026-11-27 an H100 again "
+          "(GPU speed and pass length, BatchBALD on the GPU, MNIST at 48 epochs, the CUDA "
+          "tests).  Results carry their dates: the "
           "evaluation-time batch-norm folding (2026-11-25 ~16:00 UTC) and the once-per-row "
           "first-layer x-part (~16:25 UTC) changed speed, not the mathematics, so earlier "
           "accuracy results stand; timings before them are of the slower code.\n")

@@ -48,6 +48,7 @@ from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import skdgm
+import skdgm.base
 from benchmarks._common import machine_info as common_machine_info
 from skdgm import SSLAPDClassifier, SSLPEClassifier
 from skdgm.acquisition import bald, batch_bald
@@ -984,8 +985,9 @@ def _run(args: argparse.Namespace, prof: Profile, device: torch.device, out_dir:
         command += f" --batchbald-max-pool {prof.batchbald_max_pool}"
     if args.no_baselines:
         command += " --no-baselines"
-    results: dict = {"meta": machine_info(device), "profile": asdict(prof), "notes": notes,
-                     "command": command}
+    chunk = "PREDICT_CHUNK_CUDA" if device.type == "cuda" else "PREDICT_CHUNK"
+    results: dict = {"meta": {**machine_info(device), "predict_chunk": getattr(skdgm.base, chunk)},
+                     "profile": asdict(prof), "notes": notes, "command": command}
     load = os.getloadavg()[0]
     if device.type == "cpu" and load > 0.5:
         notes.append(f"the machine was not idle at the start (1-min load average {load:.2f}); "

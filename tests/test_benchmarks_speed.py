@@ -159,6 +159,8 @@ def test_predict_chunk_tiny_times_every_chunk_size(tmp_path):
     res = predict_chunk.main(["--profile", "tiny", "--rows", "32", "--repeats", "2",
                               "--chunks", "32", "8", "--threads", "1", "--out", str(tmp_path)])
     assert skdgm.base.PREDICT_CHUNK == before          # restored
+    assert res["device"] == "cpu" and res["constant"] == "PREDICT_CHUNK"
+    assert "--device" not in res["command"]
     assert res == json.loads((tmp_path / "predict_chunk.json").read_text())
     assert {(r["model"], r["call"], r["chunk"]) for r in res["rows"]} == {
         (m, c, k) for m in ("SSLPE", "SSLAPD") for c in predict_chunk.CALLS for k in (32, 8)}
