@@ -874,8 +874,8 @@ def _relative(path: Path, root: Path) -> Path:
 
 
 def collapse(files: list[Path] | None = None) -> str:
-    head = ("### Collapsed moons fits: when they form, and whether the bound tells them "
-            "apart\n\n")
+    head = ("### Collapsed moons fits: when they form, and whether the bound or the "
+            "predictive entropy tells them apart\n\n")
     files = sorted(RESULTS.glob("collapse*/collapse.json")) if files is None else files
     if not files:
         return head + _missing("python -m benchmarks.collapse --model SDGM --noise 0.2 "
@@ -889,14 +889,18 @@ def collapse(files: list[Path] | None = None) -> str:
              "of training, on the training data, the mean unlabeled bound (4.9) of the "
              "unlabeled rows, the mean labeled bound (4.5) of the six labeled rows and the "
              "objective the fit maximises (bounds, alpha-weighted log q(y|x), weight KL).  "
+             "*Unlabeled entropy*: the mean entropy (nats) of the predicted class "
+             "distribution on the unlabeled training rows (inputs only, no labels), in runs "
+             "that recorded it.  "
              "*Restarts*: for each data set with both a collapsed and a good fit, the test "
              "accuracy of the fit that restarts ranked by the unlabeled bound or by the "
              "objective would keep (the way `n_init` ranks restarts in sklearn's "
-             "mixtures), beside the best of its fits.\n"]
+             "mixtures), or by the lowest unlabeled entropy, beside the best of its fits.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a, s = d["args"], d["summary"]
         n_epochs = len(d["rows"][0]["test_acc_curve"]) if d["rows"] else 0
+        entropy = all("unlabeled_entropy" in r for r in d["rows"])
         marks = [m for m in MARKS if m <= n_epochs]
         cmd = (f"python -m benchmarks.collapse --model {a['model']} --noise {a['noise']} "
                f"--seeds {a['seeds']} --offsets {' '.join(map(str, a['offsets']))}"
@@ -906,15 +910,18 @@ def collapse(files: list[Path] | None = None) -> str:
                   f"settings {d['config']}{'' if a['set'] in ('{}', '') else ' with ' + a['set']}"
                   f" · `{_relative(path, RESULTS.parent)}`\n",
                   "| data seed | random_state | " + " | ".join(f"epoch {m}" for m in marks)
-                  + " | final accuracy | unlabeled bound | labeled bound | objective |",
-                  "|---|---|" + "---|" * len(marks) + "---|---|---|---|"]
+                  + " | final accuracy | unlabeled bound | labeled bound | objective |"
+                  + (" unlabeled entropy |" if entropy else ""),
+                  "|---|---|" + "---|" * len(marks) + "---|---|---|---|"
+                  + ("---|" if entropy else "")]
         for r in sorted(d["rows"], key=lambda r: (r["seed"], r["random_state"])):
             curve = r["test_acc_curve"]
             lines.append(f"| {r['seed']} | {r['random_state']} | "
                          + " | ".join(f"{100 * curve[m - 1]:.1f}" for m in marks)
                          + f" | {100 * r['accuracy']:.2f} | {r['unlabeled_bound_curve'][-1]:.3f}"
                          f" | {r['labeled_bound_curve'][-1]:.3f} | "
-                         f"{r['objective_curve'][-1]:.3f} |")
+                         f"{r['objective_curve'][-1]:.3f} |"
+                         + (f" {r['unlabeled_entropy']:.3f} |" if entropy else ""))
         thr = 100 * s["threshold"]
         text = [f"Fits below {thr:.0f}% test accuracy: {s['below']} of "
                 f"{s['below'] + s['above']}."]
@@ -923,12 +930,17 @@ def collapse(files: list[Path] | None = None) -> str:
                         f"against {s['unlabeled_bound_above']:.3f} for the others; labeled "
                         f"bound {s['labeled_bound_below']:.3f} against "
                         f"{s['labeled_bound_above']:.3f}; objective {s['objective_below']:.3f} "
-                        f"against {s['objective_above']:.3f}.")
+                        f"against {s['objective_above']:.3f}"
+                        + (f"; unlabeled entropy {s['unlabeled_entropy_below']:.3f} against "
+                           f"{s['unlabeled_entropy_above']:.3f}" if entropy else "") + ".")
         if s["restarts"]:
             text.append("Restarts: " + "; ".join(
                 f"data seed {p['seed']} ({p['fits']} fits): by the unlabeled bound "
                 f"{100 * p['by_unlabeled_bound']:.2f}%, by the objective "
-                f"{100 * p['by_objective']:.2f}%, best {100 * p['best_accuracy']:.2f}%"
+                f"{100 * p['by_objective']:.2f}%"
+                + (f", by the lowest unlabeled entropy {100 * p['by_unlabeled_entropy']:.2f}%"
+                   if "by_unlabeled_entropy" in p else "")
+                + f", best {100 * p['best_accuracy']:.2f}%"
                 for p in s["restarts"]) + ".")
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from skorch.callbacks import EpochScoring, GradientNormClipping, LRScheduler, ProgressBar
 
 from skdgm._training import DGMNet, labeled_accuracy
+from skdgm.acquisition import predictive_entropy
 from skdgm.callbacks import DivergenceCheck, KLWarmup
 
 #: rows x posterior draws per forward pass at prediction time on the CPU: enough rows for
@@ -77,6 +78,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "n_gibbs": [Interval(Integral, 1, None, closed="left")],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
         "train_split": [callable, None],
         "callbacks": [list, None],
         "device": [str, torch.device],
@@ -89,8 +91,8 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
                  activation="relu", batch_norm=True, max_epochs=15, batch_size=100,
                  labeled_batch_size=None, lr=7e-4, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=5, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
-                 max_grad_norm=None, n_gibbs=10, n_draws=10, train_split=None, callbacks=None,
-                 device="cpu", verbose=0, warm_start=False, random_state=None):
+                 max_grad_norm=None, n_gibbs=10, n_draws=10, n_init=1, train_split=None,
+                 callbacks=None, device="cpu", verbose=0, warm_start=False, random_state=None):
         self.hidden_sizes = hidden_sizes
         self.n_latent = n_latent
         self.likelihood = likelihood
@@ -109,6 +111,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         self.max_grad_norm = max_grad_norm
         self.n_gibbs = n_gibbs
         self.n_draws = n_draws
+        self.n_init = n_init
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
@@ -260,9 +263,26 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
                 labeled_weight=lw, alpha=alpha, n_train=len(y_enc),
                 n_mc_samples=self.n_mc_samples,
                 labeled_batch_size=self.labeled_batch_size or min(n_labeled, self.batch_size))
-        else:
-            self.seed_ = int(check_random_state(self.random_state).randint(0, 2**31 - 3))
+            self._train(X, y_enc, warm=True)
+            return self
+        rng = check_random_state(self.random_state)
+        # the first seed is the one a single fit draws, so n_init=1 fits are unchanged
+        seeds = [int(rng.randint(0, 2**31 - 3)) for _ in range(self.n_init)]
+        fits = []
+        for seed in seeds:
+            self.seed_ = seed
             self.net_ = self._build_net(X.shape[1], n_labeled, n_unlabeled)
+            self._train(X, y_enc, warm=False)
+            if self.n_init > 1:
+                fits.append((self._unlabeled_entropy(X, y_enc), seed, self.net_))
+        self.init_entropies_ = None
+        if fits:
+            self.init_entropies_ = np.array([entropy for entropy, _, _ in fits])
+            _, self.seed_, self.net_ = fits[int(np.argmin(self.init_entropies_))]
+        return self
+
+    def _train(self, X: np.ndarray, y_enc: np.ndarray, warm: bool) -> None:
+        """Train ``net_`` (continue it when ``warm``) in a forked torch RNG seeded by ``seed_``."""
         with self._torch_rng():
             torch.manual_seed(self.seed_ if not warm else self.seed_ + len(self.net_.history))
             if warm:
@@ -271,7 +291,12 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
                 self.net_.fit(X, y_enc)
         self.net_.module_.prediction_steps = self.n_gibbs
         self.n_iter_ = len(self.net_.history)
-        return self
+
+    def _unlabeled_entropy(self, X: np.ndarray, y_enc: np.ndarray) -> float:
+        """Mean entropy (nats) of ``predict_proba`` on the unlabeled rows (all rows if none):
+        the criterion by which ``n_init`` keeps a fit."""
+        rows = X[y_enc == -1] if np.any(y_enc == -1) else X
+        return float(np.mean(predictive_entropy(self.predict_proba(rows)[None])))
 
     @property
     def history_(self):

@@ -80,6 +80,7 @@ class DNNClassifier(BaseDGMClassifier):
     n_mc_samples = 1
     n_gibbs = 1
     n_draws = 1
+    n_init = 1  # the unlabeled rows, which rank restarts, are dropped
     _parameter_constraints = {
         name: _SHARED[name]
         for name in ("hidden_sizes", "activation", "batch_norm", "max_epochs", "batch_size",
@@ -151,12 +152,12 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
     batch_size, labeled_batch_size, lr_decay, weight_decay, labeled_weight, alpha, n_mc_samples,
     max_grad_norm
         As :class:`skdgm.SSLPEClassifier` (same defaults).
-    train_split, callbacks, device, verbose, warm_start, random_state
+    n_init, train_split, callbacks, device, verbose, warm_start, random_state
         As :class:`skdgm.SSLPEClassifier`.
 
     Attributes
     ----------
-    classes_, n_features_in_, net_, seed_, n_iter_
+    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_
         As :class:`skdgm.SSLPEClassifier`.
 
     References
@@ -184,7 +185,7 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
                  activation="relu", batch_norm=True, max_epochs=100, batch_size=100,
                  labeled_batch_size=None, lr=3e-3, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=50, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
-                 max_grad_norm=None,
+                 max_grad_norm=None, n_init=1,
                  train_split=None, callbacks=None, device="cpu", verbose=0, warm_start=False,
                  random_state=None):
         self.hidden_sizes = hidden_sizes
@@ -203,6 +204,7 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
         self.alpha = alpha
         self.n_mc_samples = n_mc_samples
         self.max_grad_norm = max_grad_norm
+        self.n_init = n_init
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
@@ -223,7 +225,7 @@ class _AuxiliaryClassifier(GenerativeMixin, BaseDGMClassifier):
                  likelihood="gaussian", activation="relu", batch_norm=True, max_epochs=100,
                  batch_size=100, labeled_batch_size=None, lr=1e-3, lr_decay=1.0,
                  weight_decay=0.0, kl_warmup=10, labeled_weight="balanced", alpha="auto",
-                 n_mc_samples=1, max_grad_norm=None, n_gibbs=10, n_draws=10,
+                 n_mc_samples=1, max_grad_norm=None, n_gibbs=10, n_draws=10, n_init=1,
                  train_split=None, callbacks=None,
                  device="cpu", verbose=0, warm_start=False, random_state=None):
         super().__init__(
@@ -232,7 +234,7 @@ class _AuxiliaryClassifier(GenerativeMixin, BaseDGMClassifier):
             batch_size=batch_size, labeled_batch_size=labeled_batch_size, lr=lr,
             lr_decay=lr_decay, weight_decay=weight_decay, kl_warmup=kl_warmup,
             labeled_weight=labeled_weight, alpha=alpha, n_mc_samples=n_mc_samples,
-            max_grad_norm=max_grad_norm, n_gibbs=n_gibbs, n_draws=n_draws,
+            max_grad_norm=max_grad_norm, n_gibbs=n_gibbs, n_draws=n_draws, n_init=n_init,
             train_split=train_split, callbacks=callbacks, device=device, verbose=verbose,
             warm_start=warm_start, random_state=random_state)
         self.n_auxiliary = n_auxiliary
@@ -289,12 +291,12 @@ class ADGMClassifier(_AuxiliaryClassifier):
         over its own ``n_gibbs`` samples of a.
     batch_size, labeled_batch_size, lr_decay, weight_decay, labeled_weight, alpha
         As :class:`skdgm.SSLPEClassifier` (same defaults).
-    train_split, callbacks, device, verbose, warm_start, random_state
+    n_init, train_split, callbacks, device, verbose, warm_start, random_state
         As :class:`skdgm.SSLPEClassifier`.
 
     Attributes
     ----------
-    classes_, n_features_in_, net_, seed_, n_iter_
+    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_
         As :class:`skdgm.SSLPEClassifier`.
 
     References
@@ -333,7 +335,7 @@ class SDGMClassifier(_AuxiliaryClassifier):
 
     Attributes
     ----------
-    classes_, n_features_in_, net_, seed_, n_iter_
+    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_
         As :class:`skdgm.SSLPEClassifier`.
 
     References

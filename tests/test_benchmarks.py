@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shlex
 
 import pytest
@@ -323,6 +324,8 @@ def test_collapse_tiny(tmp_path):
     assert sorted(r["random_state"] for r in res["rows"]) == [0, 1, 1, 2]
     assert all(len(r["test_acc_curve"]) == len(r["objective_curve"]) == 3
                for r in res["rows"])
+    assert all(0 <= r["unlabeled_entropy"] <= math.log(2) + 1e-9 for r in res["rows"])
     s = res["summary"]
     assert s["below"] + s["above"] == 4
-    assert "random_state" in report.collapse(sorted(tmp_path.glob("collapse.json")))
+    text = report.collapse(sorted(tmp_path.glob("collapse.json")))
+    assert "random_state" in text and "unlabeled entropy |" in text
