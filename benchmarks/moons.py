@@ -9,13 +9,15 @@ reference code's test set was its training set: same ``random_state``).  Hyper-p
 one file per model in ``benchmarks/configs/moons/`` (with settings per noise level where
 ``benchmarks/moons_search.py`` chose them on a validation split).
 
-Run: ``python -m benchmarks.moons [--seeds 5] [--random-draws 10] [--n-jobs 2]``; results are
+Run: ``python -m benchmarks.moons [--seeds 5] [--random-draws 10] [--n-jobs 2]
+[--set '{"n_init": 1}']``; results are
 written after every finished fit, so an interrupted run keeps what it did.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +43,10 @@ THESIS = {
 
 
 def fit_one(model: str, noise: float, labels: str, seed: int, n_samples: int,
-            epochs_scale: float, model_seed_offset: int = 0) -> dict:
+            epochs_scale: float, model_seed_offset: int = 0, settings: dict | None = None
+            ) -> dict:
     cls, params = load_config("moons", model, noise)
+    params.update(settings or {})
     params["max_epochs"] = max(1, round(params["max_epochs"] * epochs_scale))
     if "kl_warmup" in params:
         params["kl_warmup"] = round(params["kl_warmup"] * epochs_scale)
@@ -104,8 +108,12 @@ def main(argv=None) -> None:
                         help="fit with random_state = data seed + this (default 0: the same "
                              "seed); runs with an offset are a seed-sensitivity check and do "
                              "not replace the protocol's runs in the report's headline tables")
+    parser.add_argument("--set", default="{}",
+                        help="JSON parameters over the configs' for every model of the run "
+                             "(a variant: such runs stay out of the report's headline tables)")
     parser.add_argument("--out", default="benchmarks/results/moons")
     args = parser.parse_args(argv)
+    settings = json.loads(args.set)
     jobs = [dict(model=m, noise=nz, labels="fixed", seed=s) for nz in args.noise
             for s in range(args.seeds) for m in args.models]
     jobs += [dict(model=m, noise=nz, labels="random", seed=1000 + d) for nz in args.random_noise
@@ -114,7 +122,8 @@ def main(argv=None) -> None:
     order = {"ADGM": 0, "SDGM": 0, "M2": 1, "SSLAPD": 2, "SSLPE": 3, "DNN": 4}
     jobs.sort(key=lambda j: order.get(j["model"], 5))
     jobs = [{**job, "n_samples": args.n_samples, "epochs_scale": args.epochs_scale,
-             **({"model_seed_offset": args.model_seed_offset} if args.model_seed_offset else {})}
+             **({"model_seed_offset": args.model_seed_offset} if args.model_seed_offset else {}),
+             **({"settings": settings} if settings else {})}
             for job in jobs]
     rows = run_and_record(
         fit_one, jobs, args.n_jobs,

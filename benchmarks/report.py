@@ -117,6 +117,8 @@ def _newest_moons_runs(files: list[Path], labels: str) -> dict[tuple, tuple]:
         d = json.loads(path.read_text())
         if d["args"].get("model_seed_offset"):    # a seed-sensitivity check, not the protocol
             continue
+        if d["args"].get("set", "{}") not in ("{}", ""):    # a variant of the configs' settings
+            continue
         for s in d["summary"]:
             key = (s["noise"], s["model"])
             if s["labels"] == labels and (key not in newest
@@ -241,6 +243,7 @@ def moons() -> str:
                f"--n-jobs {a['n_jobs']}"
                + (f" --model-seed-offset {a['model_seed_offset']}"
                   if a.get("model_seed_offset") else "")
+               + (f" --set '{a['set']}'" if a.get("set", "{}") not in ("{}", "") else "")
                + f" --out {path.parent.relative_to(RESULTS.parent.parent)}")
         configs = d.get("config", {})
         tuned = sorted(m for m, c in configs.items() if isinstance(c, dict) and c.get("by_noise"))
@@ -852,7 +855,10 @@ def moons_search() -> str:
              "SSLPE/SSLAPD were computed with 10 Gibbs steps, before their configs took the "
              "reference code's prediction budgets (100 / 200 steps); the second stage's fits "
              "(seeds 15-19, and the weight-decay settings) with those budgets.  *Worst seed*: "
-             "the lowest validation accuracy of a setting, where a collapse shows.\n",
+             "the lowest validation accuracy of a setting, where a collapse shows.  The latest "
+             "stage (2026-11-27) compared one fit with three restarts (`n_init=3`: the fit "
+             "with the lowest mean predictive entropy on the unlabeled training rows is kept) "
+             "for the leading SDGM and SSLPE settings, on seeds 10-19.\n",
              "| model | noise | setting | runs | val accuracy mean (std) | worst seed | "
              "val log p(y\\|x) |",
              "|---|---|---|---|---|---|---|"]

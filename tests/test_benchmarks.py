@@ -74,6 +74,27 @@ def test_moons_model_seed_offset_changes_the_model_seed_only(tmp_path, monkeypat
     assert newest[(0.2, "DNN")][1] == "moons_a"
 
 
+def test_moons_set_overrides_the_config_and_stays_out_of_the_headline(tmp_path, monkeypatch):
+    """--set '{...}' fits with those parameters over the config's; the run is a variant, so
+    the headline tables keep the protocol's run."""
+    from benchmarks import moons, report
+
+    seen = []
+    real_evaluate = moons.evaluate
+    monkeypatch.setattr(moons, "evaluate",
+                        lambda clf, X, y: seen.append(clf.get_params()) or real_evaluate(clf, X, y))
+    common = ["--models", "SSLPE", "--noise", "0.2", "--seeds", "1", "--random-draws", "0",
+              "--n-samples", "100", "--epochs-scale", "0.02", "--n-jobs", "1"]
+    moons.main([*common, "--out", str(tmp_path / "moons_a")])
+    moons.main([*common, "--set", '{"n_init": 2, "lr": 0.005}', "--out",
+                str(tmp_path / "moons_b")])
+    _, config = moons.load_config("moons", "SSLPE", 0.2)
+    assert seen[0]["lr"] == config["lr"] and seen[0]["n_init"] == config.get("n_init", 1)
+    assert seen[-1]["lr"] == 0.005 and seen[-1]["n_init"] == 2
+    newest = report._newest_moons_runs(sorted(tmp_path.glob("moons*/moons.json")), "fixed")
+    assert newest[(0.2, "SSLPE")][1] == "moons_a"
+
+
 def test_active_learning_tiny(tmp_path):
     from benchmarks import active_learning
 
