@@ -58,6 +58,9 @@ class DNNClassifier(BaseDGMClassifier):
     ----------
     classes_, n_features_in_, net_, seed_, n_iter_
         As :class:`skdgm.SSLPEClassifier`.
+    init_entropies_ : None
+        Always None: no restarts (``n_init`` ranks them on the unlabeled rows, which the DNN
+        drops).
 
     Examples
     --------
