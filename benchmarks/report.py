@@ -582,15 +582,7 @@ def batch_bald_speed() -> str:
              "| device | draws × pool × classes | seconds (after) | seconds (before, NumPy) | "
              "speed-up | same indices | max score difference |",
              "|---|---|---|---|---|---|---|"]
-    for r in after["rows"]:
-        shape = f"{r['n_draws']} × {r['pool']:,} × {r['n_classes']}"
-        if "seconds_before" in r:
-            lines.append(f"| {r['device']} | {shape} | {r['seconds']:.2f} | "
-                         f"{r['seconds_before']:.2f} | {r['speedup']:.1f}× | "
-                         f"{'yes' if r['same_indices_as_before'] else 'no'} | "
-                         f"{r['max_abs_score_diff_vs_before']:.1e} |")
-        else:
-            lines.append(f"| {r['device']} | {shape} | {r['seconds']:.2f} | – | – | – | – |")
+    lines += [_batch_bald_row(r) for r in after["rows"]]
     gpu = _load("batch_bald_speed/batch_bald_speed_cuda.json")
     if gpu is not None:
         g = gpu["argv"]
@@ -602,16 +594,20 @@ def batch_bald_speed() -> str:
                   "| device | draws × pool × classes | seconds | seconds (the NumPy code on the "
                   "2-core CPU above) | speed-up | same indices | max score difference |",
                   "|---|---|---|---|---|---|---|"]
-        for r in gpu["rows"]:
-            shape = f"{r['n_draws']} × {r['pool']:,} × {r['n_classes']}"
-            if "seconds_before" in r:
-                lines.append(f"| {r['device']} | {shape} | {r['seconds']:.2f} | "
-                             f"{r['seconds_before']:.2f} | {r['speedup']:.0f}× | "
-                             f"{'yes' if r['same_indices_as_before'] else 'no'} | "
-                             f"{r['max_abs_score_diff_vs_before']:.1e} |")
-            else:
-                lines.append(f"| {r['device']} | {shape} | {r['seconds']:.2f} | – | – | – | – |")
+        lines += [_batch_bald_row(r) for r in gpu["rows"]]
     return "\n".join(lines) + "\n\n"
+
+
+def _batch_bald_row(r: dict) -> str:
+    """A table row of one timed BatchBALD query, against the NumPy code where it was run."""
+    head = (f"| {r['device']} | {r['n_draws']} × {r['pool']:,} × {r['n_classes']} | "
+            f"{r['seconds']:.2f} |")
+    if "seconds_before" not in r:
+        return head + " – | – | – | – |"
+    digits = 1 if r["speedup"] < 100 else 0
+    return (head + f" {r['seconds_before']:.2f} | {r['speedup']:.{digits}f}× | "
+            f"{'yes' if r['same_indices_as_before'] else 'no'} | "
+            f"{r['max_abs_score_diff_vs_before']:.1e} |")
 
 
 def _cuda_chunk_gain(old_chunk: int) -> str:

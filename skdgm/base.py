@@ -268,17 +268,19 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         # the first seed is the one a single fit draws, so n_init=1 fits are unchanged
         seeds = [int(rng.randint(0, 2**31 - 3)) for _ in range(self.n_init)]
-        fits = []
+        entropies, best = [], None
         for seed in seeds:
             self.seed_ = seed
             self.net_ = self._build_net(X.shape[1], n_labeled, n_unlabeled)
             self._train(X, y_enc, warm=False)
             if self.n_init > 1:
-                fits.append((self._unlabeled_entropy(X, y_enc), seed, self.net_))
-        self.init_entropies_ = None
-        if fits:
-            self.init_entropies_ = np.array([entropy for entropy, _, _ in fits])
-            _, self.seed_, self.net_ = fits[int(np.argmin(self.init_entropies_))]
+                entropies.append(self._unlabeled_entropy(X, y_enc))
+                if best is None or entropies[-1] < min(entropies[:-1]):
+                    best = (seed, self.net_)   # only the best fit so far is kept alive
+        self.init_entropies_ = np.array(entropies) if entropies else None
+        if best is not None:
+            self.seed_, self.net_ = best
+            self.n_iter_ = len(self.net_.history)
         return self
 
     def _train(self, X: np.ndarray, y_enc: np.ndarray, warm: bool) -> None:
