@@ -506,12 +506,7 @@ def _predict_chunk_other(main_ratios: list[float]) -> str:
 
     ref = x["reference_chunk"]
     ours = [r[f"median_vs_chunk_{ref}"] for r in x["rows"] if r["chunk"] == PREDICT_CHUNK]
-    best = {}
-    for r in x["rows"]:
-        key = (r["model"], r["call"])
-        if key not in best or r["median_s"] < best[key][1]:
-            best[key] = (r["chunk"], r["median_s"])
-    fastest = sorted({c for c, _ in best.values()})
+    fastest = _fastest_chunks(x)
     saved = (f"change the times by {min(main_ratios) - 1:+.0%} to {max(main_ratios) - 1:+.0%}"
              if main_ratios else "were not timed")
     return ("The same command on the Intel Xeon development machine: fastest at "
@@ -523,6 +518,17 @@ def _predict_chunk_other(main_ratios: list[float]) -> str:
             "\n\n" + render_markdown(x) + "\n")
 
 
+def _fastest_chunks(d: dict) -> list[int]:
+    """The pass lengths that were fastest (median) for some model and call of a
+    ``predict_chunk`` run."""
+    best: dict[tuple, tuple] = {}
+    for r in d["rows"]:
+        key = (r["model"], r["call"])
+        if key not in best or r["median_s"] < best[key][1]:
+            best[key] = (r["chunk"], r["median_s"])
+    return sorted({c for c, _ in best.values()})
+
+
 def _predict_chunk_cuda() -> str:
     """The GPU's pass length, ``PREDICT_CHUNK_CUDA``, timed on a lent GPU."""
     d = _load("predict_chunk_cuda/predict_chunk.json")
@@ -531,12 +537,7 @@ def _predict_chunk_cuda() -> str:
     from benchmarks.predict_chunk import render_markdown
     from skdgm.base import PREDICT_CHUNK_CUDA
 
-    best = {}
-    for r in d["rows"]:
-        key = (r["model"], r["call"])
-        if key not in best or r["median_s"] < best[key][1]:
-            best[key] = (r["chunk"], r["median_s"])
-    fastest = sorted({c for c, _ in best.values()})
+    fastest = _fastest_chunks(d)
     return ("#### On a GPU (`PREDICT_CHUNK_CUDA`)\n\n"
             "The same script with `--device cuda`, where the constant varied is the GPU's "
             "(larger passes, fewer kernel launches): fastest at "
