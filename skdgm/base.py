@@ -38,7 +38,7 @@ from skdgm.callbacks import DivergenceCheck, KLWarmup
 PREDICT_CHUNK = 1024
 #: the same on a GPU, where larger passes mean fewer kernel launches: on an H100,
 #: ``python -m benchmarks.predict_chunk --device cuda`` found 65536 2.3-4.1x as fast as 4096 and
-#: 1.1-1.5x as fast as 16384 (activations of a 65536-row pass at width 500: ~130 MB each).
+#: 1.05-1.46x as fast as 16384 (activations of a 65536-row pass at width 500: ~130 MB each).
 PREDICT_CHUNK_CUDA = 65536
 
 
