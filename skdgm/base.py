@@ -47,6 +47,22 @@ def unlabeled_mask(y: np.ndarray) -> np.ndarray:
     return np.asarray(y == -1, dtype=bool).reshape(len(y))
 
 
+def _agreement(labels: np.ndarray) -> np.ndarray:
+    """Share of rows on which each pair of fits predicts the same class.
+
+    ``labels`` has shape (n_fits, n_rows); returns a symmetric (n_fits, n_fits) matrix with
+    ones on the diagonal."""
+    return np.mean(labels[:, None, :] == labels[None, :, :], axis=2)
+
+
+def _consensus_choice(agreement: np.ndarray, entropies: np.ndarray) -> int:
+    """Index of the medoid fit: the highest mean agreement with the other fits, ties broken
+    by the lower unlabeled entropy (the ``init_selection="consensus"`` rule)."""
+    n = len(agreement)
+    mean_other = (agreement.sum(axis=1) - np.diag(agreement)) / (n - 1)
+    return int(np.lexsort((entropies, -mean_other))[0])
+
+
 class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
     """Shared fit/predict machinery of the skdgm semi-supervised classifiers.
 
@@ -79,6 +95,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         "n_gibbs": [Interval(Integral, 1, None, closed="left")],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_selection": [StrOptions({"entropy", "consensus"})],
         "train_split": [callable, None],
         "callbacks": [list, None],
         "device": [str, torch.device],
@@ -91,8 +108,9 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
                  activation="relu", batch_norm=True, max_epochs=15, batch_size=100,
                  labeled_batch_size=None, lr=7e-4, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=5, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
-                 max_grad_norm=None, n_gibbs=10, n_draws=10, n_init=1, train_split=None,
-                 callbacks=None, device="cpu", verbose=0, warm_start=False, random_state=None):
+                 max_grad_norm=None, n_gibbs=10, n_draws=10, n_init=1,
+                 init_selection="entropy", train_split=None, callbacks=None, device="cpu",
+                 verbose=0, warm_start=False, random_state=None):
         self.hidden_sizes = hidden_sizes
         self.n_latent = n_latent
         self.likelihood = likelihood
@@ -112,6 +130,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         self.n_gibbs = n_gibbs
         self.n_draws = n_draws
         self.n_init = n_init
+        self.init_selection = init_selection
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
@@ -268,16 +287,25 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         # the first seed is the one a single fit draws, so n_init=1 fits are unchanged
         seeds = [int(rng.randint(0, 2**31 - 3)) for _ in range(self.n_init)]
-        entropies, best = [], None
+        consensus = self.init_selection == "consensus" and self.n_init > 2
+        entropies, labels, fits, best = [], [], [], None
         for seed in seeds:
             self.seed_ = seed
             self.net_ = self._build_net(X.shape[1], n_labeled, n_unlabeled)
             self._train(X, y_enc, warm=False)
             if self.n_init > 1:
-                entropies.append(self._unlabeled_entropy(X, y_enc))
-                if best is None or entropies[-1] < min(entropies[:-1]):
+                proba = self._unlabeled_proba(X, y_enc)
+                entropies.append(float(np.mean(predictive_entropy(proba[None]))))
+                if consensus:  # every fit stays alive until all are compared
+                    labels.append(np.argmax(proba, axis=1))
+                    fits.append((seed, self.net_))
+                elif best is None or entropies[-1] < min(entropies[:-1]):
                     best = (seed, self.net_)   # only the best fit so far is kept alive
         self.init_entropies_ = np.array(entropies) if entropies else None
+        self.init_agreement_ = None
+        if consensus:
+            self.init_agreement_ = _agreement(np.stack(labels))
+            best = fits[_consensus_choice(self.init_agreement_, self.init_entropies_)]
         if best is not None:
             self.seed_, self.net_ = best
             self.n_iter_ = len(self.net_.history)
@@ -294,11 +322,10 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         self.net_.module_.prediction_steps = self.n_gibbs
         self.n_iter_ = len(self.net_.history)
 
-    def _unlabeled_entropy(self, X: np.ndarray, y_enc: np.ndarray) -> float:
-        """Mean entropy (nats) of ``predict_proba`` on the unlabeled rows (all rows if none):
-        the criterion by which ``n_init`` keeps a fit."""
-        rows = X[y_enc == -1] if np.any(y_enc == -1) else X
-        return float(np.mean(predictive_entropy(self.predict_proba(rows)[None])))
+    def _unlabeled_proba(self, X: np.ndarray, y_enc: np.ndarray) -> np.ndarray:
+        """``predict_proba`` on the unlabeled rows (all rows if none), by which ``n_init``
+        ranks its fits."""
+        return self.predict_proba(X[y_enc == -1] if np.any(y_enc == -1) else X)
 
     @property
     def history_(self):

@@ -58,7 +58,7 @@ class DNNClassifier(BaseDGMClassifier):
     ----------
     classes_, n_features_in_, net_, seed_, n_iter_
         As :class:`skdgm.SSLPEClassifier`.
-    init_entropies_ : None
+    init_entropies_, init_agreement_ : None
         Always None: no restarts (``n_init`` ranks them on the unlabeled rows, which the DNN
         drops).
 
@@ -84,6 +84,7 @@ class DNNClassifier(BaseDGMClassifier):
     n_gibbs = 1
     n_draws = 1
     n_init = 1  # the unlabeled rows, which rank restarts, are dropped
+    init_selection = "entropy"
     _parameter_constraints = {
         name: _SHARED[name]
         for name in ("hidden_sizes", "activation", "batch_norm", "max_epochs", "batch_size",
@@ -155,12 +156,12 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
     batch_size, labeled_batch_size, lr_decay, weight_decay, labeled_weight, alpha, n_mc_samples,
     max_grad_norm
         As :class:`skdgm.SSLPEClassifier` (same defaults).
-    n_init, train_split, callbacks, device, verbose, warm_start, random_state
+    n_init, init_selection, train_split, callbacks, device, verbose, warm_start, random_state
         As :class:`skdgm.SSLPEClassifier`.
 
     Attributes
     ----------
-    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_
+    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_, init_agreement_
         As :class:`skdgm.SSLPEClassifier`.
 
     References
@@ -188,7 +189,7 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
                  activation="relu", batch_norm=True, max_epochs=100, batch_size=100,
                  labeled_batch_size=None, lr=3e-3, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=50, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
-                 max_grad_norm=None, n_init=1,
+                 max_grad_norm=None, n_init=1, init_selection="entropy",
                  train_split=None, callbacks=None, device="cpu", verbose=0, warm_start=False,
                  random_state=None):
         self.hidden_sizes = hidden_sizes
@@ -208,6 +209,7 @@ class M2Classifier(GenerativeMixin, BaseDGMClassifier):
         self.n_mc_samples = n_mc_samples
         self.max_grad_norm = max_grad_norm
         self.n_init = n_init
+        self.init_selection = init_selection
         self.train_split = train_split
         self.callbacks = callbacks
         self.device = device
@@ -229,7 +231,7 @@ class _AuxiliaryClassifier(GenerativeMixin, BaseDGMClassifier):
                  batch_size=100, labeled_batch_size=None, lr=1e-3, lr_decay=1.0,
                  weight_decay=0.0, kl_warmup=10, labeled_weight="balanced", alpha="auto",
                  n_mc_samples=1, max_grad_norm=None, n_gibbs=10, n_draws=10, n_init=1,
-                 train_split=None, callbacks=None,
+                 init_selection="entropy", train_split=None, callbacks=None,
                  device="cpu", verbose=0, warm_start=False, random_state=None):
         super().__init__(
             hidden_sizes=hidden_sizes, n_latent=n_latent, likelihood=likelihood,
@@ -238,8 +240,8 @@ class _AuxiliaryClassifier(GenerativeMixin, BaseDGMClassifier):
             lr_decay=lr_decay, weight_decay=weight_decay, kl_warmup=kl_warmup,
             labeled_weight=labeled_weight, alpha=alpha, n_mc_samples=n_mc_samples,
             max_grad_norm=max_grad_norm, n_gibbs=n_gibbs, n_draws=n_draws, n_init=n_init,
-            train_split=train_split, callbacks=callbacks, device=device, verbose=verbose,
-            warm_start=warm_start, random_state=random_state)
+            init_selection=init_selection, train_split=train_split, callbacks=callbacks,
+            device=device, verbose=verbose, warm_start=warm_start, random_state=random_state)
         self.n_auxiliary = n_auxiliary
 
     def _module_params(self) -> dict:
@@ -294,12 +296,12 @@ class ADGMClassifier(_AuxiliaryClassifier):
         over its own ``n_gibbs`` samples of a.
     batch_size, labeled_batch_size, lr_decay, weight_decay, labeled_weight, alpha
         As :class:`skdgm.SSLPEClassifier` (same defaults).
-    n_init, train_split, callbacks, device, verbose, warm_start, random_state
+    n_init, init_selection, train_split, callbacks, device, verbose, warm_start, random_state
         As :class:`skdgm.SSLPEClassifier`.
 
     Attributes
     ----------
-    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_
+    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_, init_agreement_
         As :class:`skdgm.SSLPEClassifier`.
 
     References
@@ -338,7 +340,7 @@ class SDGMClassifier(_AuxiliaryClassifier):
 
     Attributes
     ----------
-    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_
+    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_, init_agreement_
         As :class:`skdgm.SSLPEClassifier`.
 
     References

@@ -74,6 +74,13 @@ class SSLPEClassifier(GenerativeMixin, BaseDGMClassifier):
         region leaves many rows uncertain).  Uses no labels; costs ``n_init`` fits.  On the
         moons with noise 0.2 it told collapsed fits from good ones where the bound did not
         (BENCHMARKS.md).  Ignored by a ``warm_start`` refit.
+    init_selection : {"entropy", "consensus"}, default="entropy"
+        How ``n_init`` picks its fit.  "entropy": the lowest mean predictive entropy on the
+        unlabeled training rows, as above.  "consensus": the medoid, i.e. the fit whose
+        predicted classes on those rows agree most with the other fits' (ties: lower
+        entropy); good fits agree with one another, while collapsed ones each cut the data
+        their own way.  It needs ``n_init`` >= 3 (with 2, "entropy" decides) and keeps all
+        ``n_init`` networks in memory until they are compared.
     train_split : callable, default=None
         skorch train/validation splitter (e.g. ``skorch.dataset.ValidSplit(5)``); validation
         reports the objective and accuracy on labeled validation rows.
@@ -105,6 +112,9 @@ class SSLPEClassifier(GenerativeMixin, BaseDGMClassifier):
     init_entropies_ : ndarray of shape (n_init,) or None
         Mean predictive entropy on the unlabeled rows of each of the ``n_init`` fits (None
         when ``n_init`` is 1).
+    init_agreement_ : ndarray of shape (n_init, n_init) or None
+        Share of unlabeled rows on which two fits predict the same class (only with
+        ``init_selection="consensus"`` and ``n_init`` >= 3; None otherwise).
 
     References
     ----------
@@ -146,7 +156,7 @@ class SSLAPDClassifier(GenerativeMixin, BaseDGMClassifier):
 
     Attributes
     ----------
-    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_
+    classes_, n_features_in_, net_, seed_, n_iter_, init_entropies_, init_agreement_
         As :class:`SSLPEClassifier`.
 
     Examples
@@ -172,9 +182,10 @@ class SSLAPDClassifier(GenerativeMixin, BaseDGMClassifier):
                  activation="relu", batch_norm=True, max_epochs=50, batch_size=100,
                  labeled_batch_size=None, lr=3e-3, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=15, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
-                 max_grad_norm=None, n_gibbs=10, n_draws=10, n_init=1, init_log_var=-10.0,
-                 prior_std=1.0, bn_statistics="weight_means", train_split=None, callbacks=None,
-                 device="cpu", verbose=0, warm_start=False, random_state=None):
+                 max_grad_norm=None, n_gibbs=10, n_draws=10, n_init=1,
+                 init_selection="entropy", init_log_var=-10.0, prior_std=1.0,
+                 bn_statistics="weight_means", train_split=None, callbacks=None, device="cpu",
+                 verbose=0, warm_start=False, random_state=None):
         super().__init__(
             hidden_sizes=hidden_sizes, n_latent=n_latent, likelihood=likelihood,
             activation=activation, batch_norm=batch_norm, max_epochs=max_epochs,
@@ -182,8 +193,8 @@ class SSLAPDClassifier(GenerativeMixin, BaseDGMClassifier):
             lr_decay=lr_decay, weight_decay=weight_decay, kl_warmup=kl_warmup,
             labeled_weight=labeled_weight, alpha=alpha, n_mc_samples=n_mc_samples,
             max_grad_norm=max_grad_norm, n_gibbs=n_gibbs, n_draws=n_draws, n_init=n_init,
-            train_split=train_split, callbacks=callbacks, device=device, verbose=verbose,
-            warm_start=warm_start, random_state=random_state)
+            init_selection=init_selection, train_split=train_split, callbacks=callbacks,
+            device=device, verbose=verbose, warm_start=warm_start, random_state=random_state)
         self.init_log_var = init_log_var
         self.prior_std = prior_std
         self.bn_statistics = bn_statistics

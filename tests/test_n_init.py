@@ -1,13 +1,16 @@
 """``n_init``: several fits from different seeds, the one with the lowest mean predictive
-entropy on the unlabeled rows kept."""
+entropy on the unlabeled rows kept (or, with ``init_selection="consensus"``, the medoid)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 
 from skdgm import M2Classifier, SDGMClassifier, SSLAPDClassifier, SSLPEClassifier
+from skdgm.base import _agreement, _consensus_choice
 from skdgm.datasets import make_ssl_moons
 
 TINY = dict(hidden_sizes=(16,), n_latent=2, max_epochs=3, kl_warmup=0, lr=1e-2, n_gibbs=3)
@@ -85,3 +88,76 @@ def test_n_init_is_a_parameter(moons):
     clf = SSLAPDClassifier(n_init=4)
     assert clf.get_params()["n_init"] == 4 and clone(clf).n_init == 4
     assert SDGMClassifier(n_init=2).set_params(n_init=5).n_init == 5
+
+
+# -- init_selection="consensus": the medoid of the fits' unlabeled-row predictions -----------
+
+def agreement_by_loops(labels: np.ndarray) -> np.ndarray:
+    n = len(labels)
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = sum(a == b for a, b in zip(labels[i], labels[j])) / labels.shape[1]
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(3, 6), st.integers(1, 30), st.integers(2, 4), st.integers(0, 2**31 - 1))
+def test_agreement_matches_explicit_loops(n_fits, n_rows, n_classes, seed):
+    labels = np.random.default_rng(seed).integers(0, n_classes, size=(n_fits, n_rows))
+    a = _agreement(labels)
+    np.testing.assert_allclose(a, agreement_by_loops(labels))
+    np.testing.assert_array_equal(a, a.T)
+    np.testing.assert_array_equal(np.diag(a), 1.0)
+
+
+def test_consensus_choice_is_the_medoid_and_breaks_ties_by_entropy():
+    good = np.array([0, 0, 1, 1, 0, 1, 0, 1])
+    collapsed = np.array([1, 0, 0, 1, 1, 1, 0, 0])
+    nearly_good = good.copy()
+    nearly_good[:2] = 1   # one row towards the collapsed fit, one away: a tie
+    labels = np.stack([collapsed, good, nearly_good])
+    # the collapsed fit has the lowest entropy, yet the two fits that agree win
+    entropies = np.array([0.01, 0.3, 0.2])
+    choice = _consensus_choice(_agreement(labels), entropies)
+    # good and nearly_good tie on mean agreement with the others; the lower entropy decides
+    a = agreement_by_loops(labels)
+    mean_other = [(a[i].sum() - 1) / 2 for i in range(3)]
+    assert mean_other[1] == mean_other[2] > mean_other[0]
+    assert choice == 2
+    assert _consensus_choice(_agreement(labels), np.array([0.01, 0.2, 0.3])) == 1
+
+
+@pytest.mark.parametrize("cls", [SSLPEClassifier, SDGMClassifier])
+def test_consensus_keeps_the_medoid_fit(cls, moons):
+    X, y = moons
+    params = {k: v for k, v in TINY.items() if k in cls().get_params()}
+    clf = cls(**params, n_init=3, init_selection="consensus", random_state=0).fit(X, y)
+    by_entropy = cls(**params, n_init=3, random_state=0).fit(X, y)
+    # the same three candidates as the entropy rule (same seeds, same training)
+    np.testing.assert_array_equal(clf.init_entropies_, by_entropy.init_entropies_)
+    assert by_entropy.init_agreement_ is None
+    a = clf.init_agreement_
+    assert a.shape == (3, 3)
+    np.testing.assert_array_equal(a, a.T)
+    np.testing.assert_array_equal(np.diag(a), 1.0)
+    # the kept fit is the rule's choice on the recorded matrix: its entropy is that candidate's
+    pick = _consensus_choice(a, clf.init_entropies_)
+    assert mean_entropy(clf.predict_proba(X[y == -1])) == pytest.approx(
+        clf.init_entropies_[pick], rel=1e-9)
+
+
+def test_consensus_with_two_fits_falls_back_to_entropy(moons):
+    X, y = moons
+    a = SSLPEClassifier(**TINY, n_init=2, init_selection="consensus", random_state=0).fit(X, y)
+    b = SSLPEClassifier(**TINY, n_init=2, random_state=0).fit(X, y)
+    assert a.init_agreement_ is None and a.seed_ == b.seed_
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_invalid_init_selection_is_rejected(moons):
+    X, y = moons
+    with pytest.raises(ValueError, match="init_selection"):
+        SSLPEClassifier(**TINY, n_init=3, init_selection="bound").fit(X, y)
+    clf = M2Classifier(init_selection="consensus")
+    assert clone(clf).init_selection == "consensus"
