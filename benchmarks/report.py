@@ -855,7 +855,10 @@ def moons_search() -> str:
              "the lowest validation accuracy of a setting, where a collapse shows.  The latest "
              "stage (2026-11-27) compared one fit with three restarts (`n_init=3`: the fit "
              "with the lowest mean predictive entropy on the unlabeled training rows is kept) "
-             "for the leading SDGM and SSLPE settings, on seeds 10-19.\n",
+             "for the leading SDGM and SSLPE settings, and then for M2's, on seeds 10-19; "
+             "for SDGM also the restart that agrees most with the other two on the unlabeled "
+             "rows (`init_selection='consensus'`), and a smaller weight `alpha` of the "
+             "labeled rows' log q(y|x) (15 and 50; the default, 0.1 N / N_l, is 167 here).\n",
              "| model | noise | setting | runs | val accuracy mean (std) | worst seed | "
              "val log p(y\\|x) |",
              "|---|---|---|---|---|---|---|"]
