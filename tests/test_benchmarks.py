@@ -236,6 +236,27 @@ def test_moons_search_ranks_a_diverging_setting_last(monkeypatch):
     assert [r["diverged"] for r in ranking] == [0, 1]
 
 
+def test_moons_search_rank_by_log_lik_only_where_asked():
+    """The log-likelihood rule reorders only the (model, noise) it names; accuracy decides
+    elsewhere, each rule breaking its ties by the other score."""
+    from benchmarks import moons_search
+
+    def row(model, noise, lr, acc, ll):
+        return {"model": model, "noise": noise, "point": {"lr": lr}, "seed": 10,
+                "accuracy": acc, "log_likelihood": ll}
+
+    rows = [row(m, 0.2, 1e-3, 0.97, -0.10) for m in ("SSLAPD", "M2")]
+    rows += [row(m, 0.2, 3e-3, 0.96, -0.09) for m in ("SSLAPD", "M2")]
+    rows += [row("SSLAPD", 0.2, 1e-2, 0.95, -0.09)]  # same log-lik as 3e-3, lower accuracy
+    by_acc = {s["model"]: s for s in moons_search.summarise(rows)}
+    assert by_acc["SSLAPD"]["best"] == {"lr": 1e-3} and by_acc["M2"]["best"] == {"lr": 1e-3}
+    rule = {moons_search.rank_key("SSLAPD", 0.2): "log_lik"}
+    mixed = {s["model"]: s for s in moons_search.summarise(rows, rule)}
+    assert [r["point"]["lr"] for r in mixed["SSLAPD"]["ranking"]] == [3e-3, 1e-2, 1e-3]
+    assert mixed["SSLAPD"]["rank_by"] == "log_lik"
+    assert mixed["M2"]["best"] == {"lr": 1e-3} and mixed["M2"]["rank_by"] == "accuracy"
+
+
 def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
     import shutil
 
@@ -259,8 +280,10 @@ def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
     monkeypatch.setitem(moons_search.GRID, "SSLPE", {"max_epochs": [1, 2], "lr": [1e-3],
                                                      "batch_norm": [True]})
     moons_search.main(["--models", "SSLPE", "--seeds", "1", "--n-samples", "200", "--n-jobs",
-                       "1", "--resume", "--out", str(tmp_path / "out")])
+                       "1", "--resume", "--rank-by", "log_lik", "--out", str(tmp_path / "out")])
     again = json.loads((tmp_path / "out" / "moons_search.json").read_text())
+    assert again["rank_by"] == {"SSLPE 0.2": "log_lik"}
+    assert again["summary"][0]["rank_by"] == "log_lik"
     assert [r["seconds"] for r in again["rows"]] == [r["seconds"] for r in res["rows"]]
     assert all(r["point"]["batch_norm"] is True for r in again["rows"])
     # a second stage: a sub-grid with more seeds reuses the first stage's fit of its setting
@@ -270,6 +293,7 @@ def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
                        "1", "--resume", "--grid", json.dumps(sub), "--out", str(tmp_path / "out")])
     stage2 = json.loads((tmp_path / "out" / "moons_search.json").read_text())
     assert stage2["grid"] == sub
+    assert stage2["rank_by"] == {"SSLPE 0.2": "log_lik"}  # kept without --rank-by
     assert len(stage2["rows"]) == 2 + 3    # 1 + 1 fits kept, 3 new
     assert {r["seconds"] for r in again["rows"]} <= {r["seconds"] for r in stage2["rows"]}
     ranked = {json.dumps(r["point"], sort_keys=True): r["runs"]
