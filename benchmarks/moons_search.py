@@ -4,7 +4,8 @@ For each model, noise level and grid point, fit on the six-label moons with trai
 10, 11, ... (the benchmark's test runs use seeds 0-4) and score on a separate fully labeled
 validation draw of 10,000 rows (``make_moons`` seed 200,000 + training seed; the test sets
 use 100,000 + seed).  The grid point with the best mean validation accuracy (ties: the higher
-validation log p(y|x); a setting whose fit diverged on any seed ranks last) is the choice;
+validation log p(y|x); a setting whose fit diverged on any seed ranks last, and a setting
+scored on fewer seeds than the latest stage's ranks after them) is the choice;
 with ``--rank-by log_lik`` the searched models and noise levels rank by mean validation
 log p(y|x) instead (ties: accuracy), for a model whose accuracy already sits at the Bayes
 classifier's so that only its log-likelihood target is left; the rule is kept in the results
@@ -97,9 +98,10 @@ def rank_key(model: str, noise: float) -> str:
 
 
 def summarise(rows: list[dict], rank_by: dict[str, str] | None = None) -> list[dict]:
-    """Settings per model and noise level, best first: by mean validation accuracy (ties: log
-    p(y|x)), or by log p(y|x) (ties: accuracy) where ``rank_by[rank_key(model, noise)]`` is
-    ``"log_lik"``; a setting that diverged on any seed ranks last."""
+    """Settings per model and noise level, best first: those scored on the most seeds first
+    (the latest stage's), then by mean validation accuracy (ties: log p(y|x)), or by log p(y|x)
+    (ties: accuracy) where ``rank_by[rank_key(model, noise)]`` is ``"log_lik"``; a setting
+    that diverged on any seed ranks last."""
     rank_by = rank_by or {}
     out = []
     for model, noise in sorted({(r["model"], r["noise"]) for r in rows}):
@@ -121,7 +123,10 @@ def summarise(rows: list[dict], rank_by: dict[str, str] | None = None) -> list[d
         scores = ["val_accuracy_mean", "val_log_lik_mean"]
         if rule == "log_lik":
             scores.reverse()
-        ranked.sort(key=lambda r: (r["diverged"] > 0, *(-r[k] for k in scores)))
+        # settings scored on fewer seeds than the most-scored ones were left behind by an
+        # earlier, shorter stage: they rank after the settings of the latest stage (a mean over
+        # two seeds is not comparable to one over ten when one seed in ten collapses)
+        ranked.sort(key=lambda r: (r["diverged"] > 0, -r["runs"], *(-r[k] for k in scores)))
         out.append({"model": model, "noise": noise, "rank_by": rule,
                     "best": ranked[0]["point"], "ranking": ranked})
     return out

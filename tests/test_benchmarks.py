@@ -255,6 +255,13 @@ def test_moons_search_rank_by_log_lik_only_where_asked():
     assert [r["point"]["lr"] for r in mixed["SSLAPD"]["ranking"]] == [3e-3, 1e-2, 1e-3]
     assert mixed["SSLAPD"]["rank_by"] == "log_lik"
     assert mixed["M2"]["best"] == {"lr": 1e-3} and mixed["M2"]["rank_by"] == "accuracy"
+    # a setting left behind by an earlier, shorter stage (fewer seeds) ranks after the latest
+    # stage's settings, however well its few seeds scored
+    more = rows + [{**r, "seed": 11} for r in rows if r["point"]["lr"] != 3e-3]
+    more.append(row("SSLAPD", 0.2, 1e-4, 0.99, -0.01))  # one seed only
+    staged = {s["model"]: s for s in moons_search.summarise(more, rule)}
+    assert [r["point"]["lr"] for r in staged["SSLAPD"]["ranking"]] == [1e-2, 1e-3, 1e-4, 3e-3]
+    assert [r["runs"] for r in staged["SSLAPD"]["ranking"]] == [2, 2, 1, 1]
 
 
 def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
