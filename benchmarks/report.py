@@ -321,7 +321,8 @@ def speed() -> str:
         (p for p in found if p.parent.name.startswith("speed_cpu")
          and p.parent.name != "speed_cpu_before"),
         key=lambda p: json.loads(p.read_text())["meta"].get("date", "")))
-    found = [p for p in found if not p.parent.name.startswith("speed_cpu_run")]
+    found = [p for p in found if not p.parent.name.startswith("speed_cpu_run")
+             and p.parent.name not in SUPERSEDED_GPU_RUNS]
     titles = {"speed_cpu": "### CPU (current code)\n\n",
               "speed_cpu_xeon": "### CPU (current code), the Intel Xeon development machine "
                                 "of 2026-11-26 afternoon\n\n",
@@ -337,7 +338,8 @@ def speed() -> str:
                 parts.append(_gpu_host_note(gpu_runs))
                 gpu_runs = []
             title = (f"### GPU: {res['meta'].get('device_name')}, "
-                     f"{res['meta'].get('date', '')[:10]}\n\n" + _speed_gpu_note(res))
+                     f"{res['meta'].get('date', '')[:10]}\n\n"
+                     + _speed_gpu_note(res, p.parent.name))
         else:
             title = titles.get(p.parent.name, f"### `{p.parent.name}`\n\n")
         parts.append(title + render_markdown(res))
@@ -637,14 +639,41 @@ def _gpu_host_note(runs: list[dict]) -> str:
              for r in runs]
     ratios = [plain[1][m] / plain[0][m] for m in plain[0]]
     names = [r["meta"].get("device_name", "?") for r in runs]
+    span = (f"{min(ratios):.2f}" if f"{min(ratios):.2f}" == f"{max(ratios):.2f}"
+            else f"{min(ratios):.2f}-{max(ratios):.2f}")
     return (f"Two GPU runs follow.  The minimal plain-PyTorch loop (no skdgm code) took "
-            f"{min(ratios):.2f}-{max(ratios):.2f} times as long per step on the {names[1]} "
+            f"{span} times as long per step (SSLPE and SSLAPD) on the {names[1]} "
             f"machine as on the {names[0]} machine, at the same matmul rate: at these sizes a "
             "step is bound by the host (Python and kernel launches), so the step times "
             "measure the machine's CPU as much as its card.\n\n")
 
 
-def _speed_gpu_note(res: dict) -> str:
+# GPU speed runs that a later run of the same command on the same card replaces in the
+# report (their files stay, and the later run's note compares its predictions with them)
+SUPERSEDED_GPU_RUNS = {"speed_cuda_h100": "speed_cuda_h100_run2"}
+
+
+def _superseded_note(name: str) -> str:
+    """The prediction times of the run that ``name`` replaces, beside its own."""
+    old_name = next((k for k, v in SUPERSEDED_GPU_RUNS.items() if v == name), None)
+    old, new = _load(f"{old_name}/speed.json"), _load(f"{name}/speed.json")
+    if old is None or new is None:
+        return ""
+    chunk = old["meta"].get("predict_chunk") or 4096
+    pairs = []
+    for model in ("SSLPE", "SSLAPD"):
+        o, n = old["prediction"][model], new["prediction"][model]
+        pairs.append(f"{model} `predict_proba` on {n['predict_proba']['rows']:,} rows "
+                     f"{o['predict_proba']['seconds']:.3f} → {n['predict_proba']['seconds']:.3f} s")
+        pairs.append(f"{model} BALD sampling over {n['pool_60000']['pool_rows']:,} rows "
+                     f"{o['pool_60000']['predict_proba_samples_s']:.2f} → "
+                     f"{n['pool_60000']['predict_proba_samples_s']:.2f} s")
+    return (f"  It replaces the run of {old['meta']['date']} on the same kind of card "
+            f"(`results/{old_name}`, predictions then at {chunk:,} rows × draws per pass): "
+            + "; ".join(pairs) + ".")
+
+
+def _speed_gpu_note(res: dict, name: str = "") -> str:
     """What the GPU numbers mean, from the run itself, and the CUDA tests run beside them."""
     from skdgm.base import PREDICT_CHUNK_CUDA
 
@@ -677,6 +706,7 @@ def _speed_gpu_note(res: dict) -> str:
            + _cuda_chunk_gain(chunk or 4096))
     note += ("  Predictions ran with " + (f"{chunk:,}" if chunk else "4,096")
              + " rows × draws per pass" + now + ".")
+    note += _superseded_note(name)
     tests = sorted((RESULTS / "cuda_tests").glob("*.txt"),
                    key=lambda t: int(re.search(r"run(\d+)", t.name).group(1)))
     card = res["meta"].get("device_name", "")
@@ -769,7 +799,13 @@ def mnist() -> str:
              "carried to that machine.  The run `mnist_cuda_48` (an H100 lent on 2026-11-27) "
              "trained SSLPE and SSLAPD for 48 epochs at 100 labels per class, to see how much "
              "of the gap the epochs explain (48: the most that fitted what was left of that "
-             "lease, chosen before any accuracy was seen).\n"]
+             "lease, chosen before any accuracy was seen).  The run `mnist_cuda_10_300` (an "
+             "H100 lent for 15 minutes in a later session of 2026-11-27) trained all four "
+             "models at 10 and 300 labels per class for 32 epochs, the H200 runs' budget, so "
+             "that every label setting has a GPU row (its first 76 s shared the machine with "
+             "`tests/test_cuda.py`).  The thesis prints no number for 10 labels per class: it "
+             "reports (section 5.4.1) that M2 beat Kingma et al.'s published accuracy there, "
+             "while neither SSLPE nor SSLAPD reached the desired level.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]

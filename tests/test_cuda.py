@@ -164,3 +164,22 @@ def test_batch_bald_sampling_runs_on_the_models_device(monkeypatch, moons):
     clf = _small(SSLAPDClassifier).fit(X, y)
     batch_bald_sampling(clf, X[:200], n_instances=3)
     assert seen == ["cuda"]
+
+
+@pytest.mark.parametrize("init_selection", ["entropy", "consensus"])
+def test_restarts_on_cuda_keep_a_gpu_fit(init_selection, moons):
+    """``n_init`` on the GPU: every candidate is scored, and the kept fit (by the entropy rule,
+    the one of lowest unlabeled entropy, recomputed here from its own predictions) stays on
+    the device."""
+    X, y, _ = moons
+    clf = _small(SSLPEClassifier).set_params(n_init=3, init_selection=init_selection).fit(X, y)
+    assert clf.init_entropies_.shape == (3,) and np.all(np.isfinite(clf.init_entropies_))
+    assert all(p.device.type == "cuda" for p in clf.module_.parameters())
+    from skdgm.acquisition import predictive_entropy
+
+    kept = float(np.mean(predictive_entropy(clf._unlabeled_proba(*clf._validate_X_y(X, y))[None])))
+    if init_selection == "entropy":
+        np.testing.assert_allclose(kept, clf.init_entropies_.min(), rtol=1e-6)
+    else:
+        assert clf.init_agreement_.shape == (3, 3)
+        assert np.isclose(clf.init_entropies_, kept, rtol=1e-6).any()
