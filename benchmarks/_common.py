@@ -163,14 +163,18 @@ def read_configs(benchmark: str) -> dict[str, dict]:
 
 def load_config(benchmark: str, model: str, noise: float | None = None) -> tuple[type, dict]:
     """Estimator class and parameters of ``model`` from ``configs/<benchmark>/<model>.json``;
-    ``noise`` applies that file's ``by_noise`` entry (settings chosen per noise level)."""
+    ``noise`` applies that file's ``by_noise`` entry (settings chosen per noise level), and the
+    file's ``callbacks`` (names in :mod:`skdgm.callbacks`) become the ``callbacks`` parameter."""
     import skdgm
 
     path = CONFIGS / benchmark / f"{model}.json"
     if not path.is_file():
         raise ValueError(f"no config for model {model!r}: {path} does not exist")
     spec = json.loads(path.read_text())
-    return getattr(skdgm, spec["class"]), effective_params(spec, noise)
+    params = effective_params(spec, noise)
+    if spec.get("callbacks"):  # names of skdgm.callbacks classes, made with no arguments
+        params["callbacks"] = [getattr(skdgm.callbacks, name)() for name in spec["callbacks"]]
+    return getattr(skdgm, spec["class"]), params
 
 
 def effective_params(spec: dict, noise: float | None = None) -> dict:

@@ -818,10 +818,13 @@ def mnist() -> str:
         seconds = {(r["labels_per_class"], r["model"]): [] for r in d["rows"]}
         for r in d["rows"]:
             seconds[(r["labels_per_class"], r["model"])].append(r["seconds"])
+        binarised = [m for m in a["models"] if _binarised(d, m)]
         lines += [f"Command `{cmd}` (profile *{a['profile']}*: labels per class "
                   f"{', '.join(map(str, a['labels']))}; {a['splits']} split(s); "
                   f"{a['epochs'] or 'config'} epochs for M2/SSLPE/SSLAPD, the config's for "
-                  f"the DNN) · {_machine(d['machine'])}, {a['n_jobs']} fits in parallel, one "
+                  f"the DNN; pixels binarised afresh per training batch: "
+                  f"{', '.join(binarised) if binarised else 'no (grey levels as given)'}) · "
+                  f"{_machine(d['machine'])}, {a['n_jobs']} fits in parallel, one "
                   f"torch thread each · `{path.relative_to(RESULTS.parent)}`"
                   + (f" · wall time of the whole run {d['wall_seconds'] / 60:.0f} min"
                      if "wall_seconds" in d else "") + "\n",
@@ -841,7 +844,42 @@ def mnist() -> str:
                          f"| {thesis} | {gap} | {s['log_lik_mean']:.3f} | {tll} | "
                          f"{sum(secs) / len(secs):.0f} |")
         lines.append("")
-    lines.append(_mnist_by_epochs([json.loads(p.read_text()) for p in files]))
+    runs = [json.loads(p.read_text()) for p in files]
+    lines.append(_mnist_by_epochs(runs))
+    lines.append(_mnist_binarisation(runs))
+    return "\n".join(lines) + "\n"
+
+
+def _binarised(run: dict, model: str) -> bool:
+    """Whether ``model``'s pixels were binarised per training batch in an MNIST ``run`` (its
+    stored config names :class:`skdgm.StochasticBinarization`)."""
+    return "StochasticBinarization" in run.get("config", {}).get(model, {}).get("callbacks", [])
+
+
+def _mnist_binarisation(runs: list[dict]) -> str:
+    """Runs with binarised pixels beside grey-level runs of the same labels, model and
+    epochs (the later run where several share a cell)."""
+    cells: dict = {}
+    for d in sorted(runs, key=lambda d: d["machine"].get("date", "")):
+        for s in d["summary"]:
+            if s["model"] == "DNN":
+                continue
+            key = (s["labels_per_class"], s["model"], s["epochs"])
+            cells.setdefault(key, {})[_binarised(d, s["model"])] = s
+    pairs = {k: v for k, v in cells.items() if len(v) == 2}
+    if not pairs:
+        return ""
+    lines = ["Stochastic binarisation (`skdgm.StochasticBinarization`, the reference code's "
+             "treatment of the pixels) against grey levels as given, same labels, model, "
+             "split and epochs, one split per cell:\n",
+             "| labels/class | model | epochs | accuracy, grey | accuracy, binarised | "
+             "log p(y\\|x), grey | log p(y\\|x), binarised | thesis accuracy |",
+             "|---|---|---|---|---|---|---|---|"]
+    for (k, model, epochs), v in sorted(pairs.items()):
+        grey, binar = v[False], v[True]
+        lines.append(f"| {k} | {model} | {epochs} | {grey['accuracy_mean']:.2f} | "
+                     f"{binar['accuracy_mean']:.2f} | {grey['log_lik_mean']:.3f} | "
+                     f"{binar['log_lik_mean']:.3f} | {grey['thesis_accuracy'] or '–'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -852,14 +890,15 @@ def _mnist_by_epochs(runs: list[dict]) -> str:
     acc, thesis = {}, {}
     for d in sorted(runs, key=lambda d: d["machine"].get("date", "")):
         for s in d["summary"]:
-            if s["model"] == "DNN":
+            if s["model"] == "DNN" or _binarised(d, s["model"]):
                 continue
             key = (s["labels_per_class"], s["model"])
             acc.setdefault(key, {})[s["epochs"]] = s["accuracy_mean"]
             thesis[key] = s["thesis_accuracy"]
     epochs = sorted({e for v in acc.values() for e in v})
     lines = ["Accuracy (%) by epochs trained, one split per cell (8 epochs: the CPU quick "
-             "profile; more: the GPU runs; where two runs share a cell, the later):\n",
+             "profile; more: the GPU runs; where two runs share a cell, the later; grey-level "
+             "runs only, those with binarised pixels are compared separately):\n",
              "| labels/class | model | " + " | ".join(f"{e} epochs" for e in epochs)
              + " | thesis |", "|---|---|" + "---|" * (len(epochs) + 1)]
     for key in sorted(acc):

@@ -5,10 +5,11 @@ scikit-learn estimators (built on skorch and PyTorch) for the models of Gordon (
 """
 
 from skdgm.baselines import ADGMClassifier, DNNClassifier, M2Classifier, SDGMClassifier
-from skdgm.callbacks import KLWarmup, TrainingDivergedError
+from skdgm.callbacks import KLWarmup, StochasticBinarization, TrainingDivergedError
 from skdgm.classifiers import SSLAPDClassifier, SSLPEClassifier
 
 __version__ = "0.1.0"
 
 __all__ = ["ADGMClassifier", "DNNClassifier", "KLWarmup", "M2Classifier", "SDGMClassifier",
-           "SSLAPDClassifier", "SSLPEClassifier", "TrainingDivergedError", "__version__"]
+           "SSLAPDClassifier", "SSLPEClassifier", "StochasticBinarization",
+           "TrainingDivergedError", "__version__"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import torch
 from skorch.callbacks import Callback
 
 
@@ -47,3 +49,32 @@ class DivergenceCheck(Callback):
                 "learning rate (lr), a longer KL warm-up (kl_warmup), batch_norm=True, or "
                 "standardising X (e.g. with sklearn.preprocessing.StandardScaler)."
             )
+
+
+class StochasticBinarization(Callback):
+    """Stochastic binarisation of the inputs: every training batch's x is replaced by a fresh
+    draw x' ~ Bernoulli(x), as the thesis's and Maaloe et al.'s MNIST code did under a
+    Bernoulli likelihood, so that each epoch sees other binary images of the same grey levels.
+
+    Pass it in ``callbacks`` (``SSLPEClassifier(likelihood="bernoulli",
+    callbacks=[StochasticBinarization()])``).  Inputs must lie in [0, 1].  Only training
+    batches are binarised; validation and prediction use x as given (the mean of the draws).
+    The draws come from torch's generator on the batch's device, which the estimator seeds from
+    ``random_state``.  The batch is overwritten in place: the estimator's training batches are
+    copies of the rows (indexed gathers), so the caller's array is never touched.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
+        if X is None:
+            return
+        values = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X)
+        if values.size and (values.min() < 0 or values.max() > 1):
+            raise ValueError("StochasticBinarization needs inputs in [0, 1] (they are the "
+                             "probabilities of the binary draws); got values in "
+                             f"[{values.min():g}, {values.max():g}]. Scale them first, e.g. "
+                             "with sklearn.preprocessing.MinMaxScaler.")
+
+    def on_batch_begin(self, net, batch=None, training: bool = False, **kwargs) -> None:
+        if training:
+            X = batch[0]
+            X.copy_(torch.bernoulli(X))

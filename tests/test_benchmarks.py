@@ -381,3 +381,17 @@ def test_collapse_tiny(tmp_path):
     assert s["below"] + s["above"] == 4
     text = report.collapse(sorted(tmp_path.glob("collapse.json")))
     assert "random_state" in text and "unlabeled entropy |" in text
+
+
+def test_mnist_configs_binarise_the_generative_models_as_the_reference_code_did():
+    """The MNIST configs name ``StochasticBinarization`` for M2/SSLPE/SSLAPD (the reference
+    code's pixels), and ``load_config`` turns the name into a fresh callback per call."""
+    from benchmarks._common import load_config
+    from skdgm import StochasticBinarization
+
+    for model in ("M2", "SSLPE", "SSLAPD"):
+        _, params = load_config("mnist", model)
+        assert [type(c) for c in params["callbacks"]] == [StochasticBinarization]
+        assert load_config("mnist", model)[1]["callbacks"][0] is not params["callbacks"][0]
+    assert "callbacks" not in load_config("mnist", "DNN")[1]
+    assert "callbacks" not in load_config("moons", "SSLPE", noise=0.2)[1]
