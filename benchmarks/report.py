@@ -861,17 +861,23 @@ def _binarised(run: dict, model: str) -> bool:
     return "StochasticBinarization" in run.get("config", {}).get(model, {}).get("callbacks", [])
 
 
-def _mnist_binarisation(runs: list[dict]) -> str:
-    """Runs with binarised pixels beside grey-level runs of the same labels, model and
-    epochs (the later run where several share a cell)."""
-    cells: dict = {}
+def _mnist_cells(runs: list[dict]) -> dict:
+    """Summary rows of the generative models by (labels per class, model, epochs, pixels
+    binarised), from every MNIST run; where several runs share a key, the later one."""
+    cells = {}
     for d in sorted(runs, key=lambda d: d["machine"].get("date", "")):
         for s in d["summary"]:
-            if s["model"] == "DNN":
-                continue
-            key = (s["labels_per_class"], s["model"], s["epochs"])
-            cells.setdefault(key, {})[_binarised(d, s["model"])] = s
-    pairs = {k: v for k, v in cells.items() if len(v) == 2}
+            if s["model"] != "DNN":
+                key = (s["labels_per_class"], s["model"], s["epochs"], _binarised(d, s["model"]))
+                cells[key] = s
+    return cells
+
+
+def _mnist_binarisation(runs: list[dict]) -> str:
+    """Runs with binarised pixels beside grey-level runs of the same labels, model and
+    epochs."""
+    cells = _mnist_cells(runs)
+    pairs = sorted(k[:3] for k in cells if k[3] and (*k[:3], False) in cells)
     if not pairs:
         return ""
     lines = ["Stochastic binarisation (`skdgm.StochasticBinarization`, the reference code's "
@@ -880,8 +886,8 @@ def _mnist_binarisation(runs: list[dict]) -> str:
              "| labels/class | model | epochs | accuracy, grey | accuracy, binarised | "
              "log p(y\\|x), grey | log p(y\\|x), binarised | thesis accuracy |",
              "|---|---|---|---|---|---|---|---|"]
-    for (k, model, epochs), v in sorted(pairs.items()):
-        grey, binar = v[False], v[True]
+    for k, model, epochs in pairs:
+        grey, binar = cells[(k, model, epochs, False)], cells[(k, model, epochs, True)]
         lines.append(f"| {k} | {model} | {epochs} | {grey['accuracy_mean']:.2f} | "
                      f"{binar['accuracy_mean']:.2f} | {grey['log_lik_mean']:.3f} | "
                      f"{binar['log_lik_mean']:.3f} | {grey['thesis_accuracy'] or '–'} |")
@@ -893,13 +899,10 @@ def _mnist_by_epochs(runs: list[dict]) -> str:
     split each; where two runs share labels, model and epochs, the later one), beside the
     thesis."""
     acc, thesis = {}, {}
-    for d in sorted(runs, key=lambda d: d["machine"].get("date", "")):
-        for s in d["summary"]:
-            if s["model"] == "DNN" or _binarised(d, s["model"]):
-                continue
-            key = (s["labels_per_class"], s["model"])
-            acc.setdefault(key, {})[s["epochs"]] = s["accuracy_mean"]
-            thesis[key] = s["thesis_accuracy"]
+    for (k, model, epochs, binarised), s in _mnist_cells(runs).items():
+        if not binarised:
+            acc.setdefault((k, model), {})[epochs] = s["accuracy_mean"]
+            thesis[(k, model)] = s["thesis_accuracy"]
     epochs = sorted({e for v in acc.values() for e in v})
     lines = ["Accuracy (%) by epochs trained, one split per cell (8 epochs: the CPU quick "
              "profile; more: the GPU runs; where two runs share a cell, the later; grey-level "
