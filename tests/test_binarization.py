@@ -82,3 +82,21 @@ def test_the_step_sees_binary_inputs(monkeypatch):
     SSLPEClassifier(likelihood="bernoulli", max_epochs=1, hidden_sizes=(8,), n_latent=2,
                     callbacks=[StochasticBinarization()], random_state=0).fit(X, y)
     assert seen and all(set(torch.unique(b).tolist()) <= {0.0, 1.0} for b in seen)
+
+
+@pytest.mark.parametrize("name", ["DNNClassifier", "M2Classifier", "SDGMClassifier",
+                                  "ADGMClassifier"])
+def test_every_estimators_training_batches_are_copies(name):
+    """The callback overwrites batches in place; for every estimator those batches are
+    gathered copies, so the caller's array stays as it was."""
+    import skdgm
+
+    X, y = _grey_data()
+    X_before = X.copy()
+    params = dict(max_epochs=1, hidden_sizes=(8,), random_state=0,
+                  callbacks=[StochasticBinarization()])
+    if name != "DNNClassifier":
+        params.update(n_latent=2, likelihood="bernoulli")
+    proba = getattr(skdgm, name)(**params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(X, X_before)
+    assert np.all(np.isfinite(proba))
