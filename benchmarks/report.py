@@ -776,9 +776,10 @@ def mnist() -> str:
     if not files:
         return head + _missing("python -m benchmarks.mnist --quick")
     lines = [head, "Standard 60,000/10,000 split; *k* labels per class drawn by a seeded sampler "
-             "(split *s* = seed *s*), the other training rows unlabeled; grey-level pixels "
-             "under a Bernoulli likelihood, pixels with training std < 0.1 dropped (444 of 784 "
-             "inputs kept) by a `VarianceThreshold` in the same `Pipeline`; nets 500-500, "
+             "(split *s* = seed *s*), the other training rows unlabeled; a Bernoulli "
+             "likelihood over the pixels (grey levels or binarised, as each run says), "
+             "pixels with training std < 0.1 dropped (444 of 784 inputs kept) "
+             "by a `VarianceThreshold` in the same `Pipeline`; nets 500-500, "
              "latent 100; hyper-parameters `benchmarks/configs/mnist/<model>.json` (the "
              "thesis code's MNIST settings, no search).  Accuracy in % on the 10,000 test rows; "
              "log p(y|x) "
@@ -815,7 +816,13 @@ def mnist() -> str:
              "every batch; the configs now do that too (`skdgm.StochasticBinarization`), and "
              "`mnist_xeon_binarised` (the quick profile on the Intel Xeon, the machine to "
              "itself) is the first run with it: the last table sets it beside `mnist_xeon`, "
-             "the same command, split and seeds on grey levels.\n"]
+             "the same command, split and seeds on grey levels.  The runs "
+             "`mnist_cuda_binarised` (20 and 100 labels per class) and "
+             "`mnist_cuda_binarised_60_300` (an H100 lent for 15 minutes in a third session of "
+             "2026-11-27, one after the other) trained M2, SSLPE and SSLAPD with binarised "
+             "pixels for 32 epochs, the budget of the grey-level GPU runs, so that every "
+             "label setting the thesis reports has a binarised GPU row beside a grey one "
+             "(the first run's 76 s shared the machine with `tests/test_cuda.py`).\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
@@ -891,7 +898,21 @@ def _mnist_binarisation(runs: list[dict]) -> str:
         lines.append(f"| {k} | {model} | {epochs} | {grey['accuracy_mean']:.2f} | "
                      f"{binar['accuracy_mean']:.2f} | {grey['log_lik_mean']:.3f} | "
                      f"{binar['log_lik_mean']:.3f} | {grey['thesis_accuracy'] or '–'} |")
+    lines.append("\nBinarised against grey, cell by cell: " + "; ".join(
+        _binarisation_tally([(cells[(*p, False)], cells[(*p, True)]) for p in pairs
+                             if p[1] == model], model)
+        for model in sorted({p[1] for p in pairs})) + ".")
     return "\n".join(lines) + "\n"
+
+
+def _binarisation_tally(pairs: list[tuple[dict, dict]], model: str) -> str:
+    """How many (grey, binarised) cells of one model binarising improved, and the mean
+    change of accuracy."""
+    acc = [b["accuracy_mean"] - g["accuracy_mean"] for g, b in pairs]
+    ll = sum(b["log_lik_mean"] > g["log_lik_mean"] for g, b in pairs)
+    return (f"{model} log p(y|x) higher in {ll} of {len(pairs)} cells, accuracy higher in "
+            f"{sum(a > 0 for a in acc)} of {len(pairs)} (mean change "
+            f"{sum(acc) / len(acc):+.2f} points)")
 
 
 def _mnist_by_epochs(runs: list[dict]) -> str:
