@@ -36,10 +36,14 @@ def machine_info() -> dict:
 
 def evaluate(clf, X: np.ndarray, y: np.ndarray) -> dict:
     """Accuracy and mean log p(y|x) (nats per row) of a fitted classifier on labeled data."""
-    proba = clf.predict_proba(X)
-    pred = clf.classes_[np.argmax(proba, axis=1)]
-    return {"accuracy": float(np.mean(pred == y)),
-            "log_likelihood": float(-log_loss(y, proba, labels=clf.classes_))}
+    return scores(clf.classes_, clf.predict_proba(X), y)
+
+
+def scores(classes: np.ndarray, proba: np.ndarray, y: np.ndarray) -> dict:
+    """Accuracy and mean log p(y|x) (nats per row) of class probabilities ``proba`` (columns
+    in the order of ``classes``) against labels ``y``."""
+    return {"accuracy": float(np.mean(classes[np.argmax(proba, axis=1)] == y)),
+            "log_likelihood": float(-log_loss(y, proba, labels=classes))}
 
 
 def _single_threaded(fn, kwargs):

@@ -138,12 +138,47 @@ def test_mnist_tiny(tmp_path):
     res = json.loads((tmp_path / "out" / "mnist.json").read_text())
     assert {r["model"] for r in res["rows"]} == {"DNN", "SSLAPD"}
     assert all(0 <= r["accuracy"] <= 1 and r["log_likelihood"] < 0 for r in res["rows"])
-    assert next(r for r in res["rows"] if r["model"] == "SSLAPD")["epochs"] == 1
+    sslapd = next(r for r in res["rows"] if r["model"] == "SSLAPD")
+    assert sslapd["epochs"] == 1
+    # the generative models' rows also score q(y|x) alone and the longer Gibbs chain
+    assert {"accuracy_qy", "log_likelihood_qy", f"accuracy_gibbs{mnist.GIBBS_LONG}"} <= set(sslapd)
+    assert "accuracy_qy" not in next(r for r in res["rows"] if r["model"] == "DNN")
     # the recorded command reproduces the run's options
     assert res["command"] == (f"python -m benchmarks.mnist --quick --models DNN SSLAPD "
                               f"--labels 2 --epochs 1 --n-jobs 1 --data {data} "
                               f"--out {tmp_path / 'out'}")
     assert vars(mnist.parse_args(res["command"].split()[3:])) == res["args"]
+
+
+def test_mnist_predictor_check_against_direct_computations():
+    """q(y|x) scored by hand from the module, the long chain against a refit (same seed) that
+    predicts with that many steps; the estimator's own ``n_gibbs`` is left as it was."""
+    import numpy as np
+    import torch
+    from sklearn.base import clone
+    from sklearn.datasets import make_moons
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from benchmarks import mnist
+    from skdgm import SSLPEClassifier
+
+    X, y = make_moons(200, noise=0.1, random_state=0)
+    y_ssl = np.where(np.arange(200) < 20, y, -1)
+    pipe = make_pipeline(StandardScaler(), SSLPEClassifier(max_epochs=3, n_gibbs=3,
+                                                           random_state=0))
+    pipe.fit(X, y_ssl)
+    out = mnist.predictor_check(pipe, X, y)
+    assert pipe[-1].n_gibbs == 3
+    module = pipe[-1].module_.eval()
+    with torch.no_grad():
+        q = torch.softmax(module.encoder_y(torch.as_tensor(pipe[0].transform(X),
+                                                           dtype=torch.float32)), -1).numpy()
+    assert out["accuracy_qy"] == np.mean(q.argmax(1) == y)
+    assert out["log_likelihood_qy"] == pytest.approx(np.mean(np.log(q[np.arange(200), y])),
+                                                     rel=1e-5)
+    long = clone(pipe).set_params(sslpeclassifier__n_gibbs=mnist.GIBBS_LONG).fit(X, y_ssl)
+    assert out[f"accuracy_gibbs{mnist.GIBBS_LONG}"] == long.score(X, y)
 
 
 def test_mnist_reports_missing_data(tmp_path):
