@@ -825,7 +825,9 @@ def mnist() -> str:
              "(the first run's 76 s shared the machine with `tests/test_cuda.py`).  The run "
              "`mnist_xeon_predictors` repeated the SSLPE and SSLAPD fits of "
              "`mnist_xeon_binarised` on the same machine (same seeds) to score them under "
-             "other predictive rules as well (the last table).\n"]
+             "other predictive rules as well (the last table); `mnist_cuda_predictors_20` "
+             "(the last four minutes of that H100 lease) did the same for SSLPE and SSLAPD "
+             "at 20 labels per class with binarised pixels, 24 epochs (what fitted).\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
