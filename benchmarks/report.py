@@ -994,22 +994,21 @@ def _repeated_fits(files: list[Path]) -> str:
 
 def _mnist_by_epochs(runs: list[dict]) -> str:
     """Test accuracy of the generative models by epochs trained, from every MNIST run (one
-    split each; where two runs share labels, model and epochs, the later one), beside the
-    thesis."""
+    split each; where two runs share labels, model, epochs and pixels, the later one), beside
+    the thesis; grey-level and binarised runs on rows of their own."""
     acc, thesis = {}, {}
     for (k, model, epochs, binarised), s in _mnist_cells(runs).items():
-        if not binarised:
-            acc.setdefault((k, model), {})[epochs] = s["accuracy_mean"]
-            thesis[(k, model)] = s["thesis_accuracy"]
+        acc.setdefault((k, model, binarised), {})[epochs] = s["accuracy_mean"]
+        thesis[(k, model, binarised)] = s["thesis_accuracy"]
     epochs = sorted({e for v in acc.values() for e in v})
     lines = ["Accuracy (%) by epochs trained, one split per cell (8 epochs: the CPU quick "
-             "profile; more: the GPU runs; where two runs share a cell, the later; grey-level "
-             "runs only, those with binarised pixels are compared separately):\n",
-             "| labels/class | model | " + " | ".join(f"{e} epochs" for e in epochs)
-             + " | thesis |", "|---|---|" + "---|" * (len(epochs) + 1)]
+             "profile; more: the GPU runs; where two runs share a cell, the later):\n",
+             "| labels/class | model | pixels | " + " | ".join(f"{e} epochs" for e in epochs)
+             + " | thesis |", "|---|---|---|" + "---|" * (len(epochs) + 1)]
     for key in sorted(acc):
         cells = [f"{acc[key][e]:.2f}" if e in acc[key] else "" for e in epochs]
-        lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells)
+        lines.append(f"| {key[0]} | {key[1]} | {'binarised' if key[2] else 'grey'} | "
+                     + " | ".join(cells)
                      + f" | {thesis[key] if thesis[key] is not None else '–'} |")
     return "\n".join(lines) + "\n"
 
