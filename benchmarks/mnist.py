@@ -18,6 +18,11 @@ config's epochs for the DNN, which only sees the labeled rows).
 ``--full`` (GPU; the thesis protocol): labels per class 10, 20, 60, 100, 300, five splits,
 the config's epochs (SSLPE 150, SSLAPD 100, M2 100, DNN 500).
 
+Choosing hyper-parameters: ``--validation N`` holds out N training rows (the same rows in
+every run, drawn by a fixed seed) and scores on them instead of the test set; ``--set JSON``
+overrides the configs' estimator settings per model, e.g. ``--validation 10000 --set
+'{"SSLPE": {"lr": 0.001}}'``.  The report lists such runs apart from the test results.
+
 Run: ``python -m benchmarks.mnist --quick`` (or ``--full --device cuda``); the data comes from
 :func:`skdgm.datasets.load_mnist` (``--data PATH``, ``$SKDGM_MNIST``, ``~/.skdgm/mnist.npz`` or
 ``--download``).  Results are written after every finished fit.
@@ -26,6 +31,8 @@ Run: ``python -m benchmarks.mnist --quick`` (or ``--full --device cuda``); the d
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import time
 from pathlib import Path
 
@@ -48,6 +55,8 @@ from skdgm.datasets import load_mnist, make_ssl_split
 
 #: pixels with a training-set standard deviation below this are dropped (reference code)
 PIXEL_STD_THRESHOLD = 0.1
+#: seed of the sampler that holds out ``--validation`` training rows
+VALIDATION_SEED = 2017
 #: Gibbs steps of the longer predictive rule in :func:`predictor_check`
 GIBBS_LONG = 100
 #: Table 5.3, test accuracy % (std), by labels per class
@@ -88,21 +97,39 @@ def command_line(args: dict) -> str:
             parts.append(f"--{key} " + (" ".join(map(str, val)) if isinstance(val, list)
                                         else str(val)))
     defaults = {"device": "cpu", "n_jobs": 2, "data": None, "download": False, "n_train": None,
-                "n_test": None, "out": DEFAULT_OUT}
+                "n_test": None, "validation": 0, "set": "{}", "out": DEFAULT_OUT}
     for key, default in defaults.items():
         val = args.get(key, default)
         if val != default:
             flag = "--" + key.replace("_", "-")
-            parts.append(flag if val is True else f"{flag} {val}")
+            parts.append(flag if val is True else f"{flag} {shlex.quote(str(val))}")
     return " ".join(parts)
 
 
+def validation_split(X: np.ndarray, y: np.ndarray, n_validation: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X_train, y_train, X_val, y_val): ``n_validation`` training rows drawn by a fixed seeded
+    sampler (``VALIDATION_SEED``, the same rows in every run) held out, fully labeled, for
+    choosing hyper-parameters; the test set is never used for that."""
+    if not 0 < n_validation < len(y):
+        raise ValueError(f"--validation must be between 1 and {len(y) - 1} rows, got "
+                         f"{n_validation}.")
+    held = np.zeros(len(y), dtype=bool)
+    held[np.random.default_rng(VALIDATION_SEED).choice(len(y), n_validation,
+                                                       replace=False)] = True
+    return X[~held], y[~held], X[held], y[held]
+
+
 def fit_one(model: str, labels_per_class: int, split: int, epochs: int | None, data: str | None,
-            download: bool, device: str, n_train: int | None, n_test: int | None) -> dict:
+            download: bool, device: str, n_train: int | None, n_test: int | None,
+            validation: int = 0, settings: dict | None = None) -> dict:
     cls, params = load_config("mnist", model)
+    params.update(settings or {})
     if epochs is not None and model != "DNN":
         params["max_epochs"] = epochs
     X, y_full, X_test, y_test = load_mnist(data, download=download)
+    if validation:  # score on held-out training rows instead of the test set
+        X, y_full, X_test, y_test = validation_split(X, y_full, validation)
     X, y_full = X[:n_train], y_full[:n_train]
     X_test, y_test = X_test[:n_test], y_test[:n_test]
     y = make_ssl_split(y_full, labels_per_class, random_state=split)
@@ -167,11 +194,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--download", action="store_true", help="fetch MNIST from OpenML")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--n-train", type=int, help="first rows of the training set only")
-    parser.add_argument("--n-test", type=int, help="first rows of the test set only")
+    parser.add_argument("--n-test", type=int,
+                        help="first rows of the test (or --validation) set only")
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--validation", type=int, default=0, metavar="N",
+                        help="hold out N training rows (fixed seed) and score on them, not "
+                             "on the test set: for choosing hyper-parameters")
+    parser.add_argument("--set", default="{}", metavar="JSON",
+                        help='estimator settings over the configs\', per model, e.g. '
+                             '\'{"SSLPE": {"lr": 0.001}}\'')
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.set_defaults(profile="quick")
     args = parser.parse_args(argv)
+    settings = json.loads(args.set)
+    if not (isinstance(settings, dict) and all(isinstance(v, dict) for v in settings.values())):
+        parser.error("--set takes a JSON object of settings per model, e.g. "
+                     '\'{"SSLPE": {"lr": 0.001}}\'')
+    if any("callbacks" in v for v in settings.values()):
+        parser.error("--set cannot change callbacks (they come from the config files)")
     prof = PROFILES[args.profile]
     for key in ("models", "labels", "splits", "epochs"):
         if getattr(args, key) is None:
@@ -186,8 +226,10 @@ def main(argv=None) -> None:
     jobs = sorted((dict(model=m, labels_per_class=k, split=s) for k in args.labels
                    for s in range(args.splits) for m in args.models),
                   key=lambda j: (order.get(j["model"], 2), -j["labels_per_class"]))
+    settings = json.loads(args.set)
     jobs = [{**job, "epochs": args.epochs, "data": args.data, "download": args.download,
-             "device": args.device, "n_train": args.n_train, "n_test": args.n_test}
+             "device": args.device, "n_train": args.n_train, "n_test": args.n_test,
+             "validation": args.validation, "settings": settings.get(job["model"], {})}
             for job in jobs]
     start = time.perf_counter()
     rows = run_and_record(

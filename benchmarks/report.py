@@ -773,6 +773,8 @@ def mnist() -> str:
 
     head = "## MNIST, thesis Tables 5.3/5.4\n\n"
     files = sorted(RESULTS.glob("mnist*/mnist.json"))
+    validation = [p for p in files if json.loads(p.read_text())["args"].get("validation")]
+    files = [p for p in files if p not in validation]
     if not files:
         return head + _missing("python -m benchmarks.mnist --quick")
     lines = [head, "Standard 60,000/10,000 split; *k* labels per class drawn by a seeded sampler "
@@ -865,6 +867,32 @@ def mnist() -> str:
     lines.append(_mnist_by_epochs(runs))
     lines.append(_mnist_binarisation(runs))
     lines.append(_mnist_predictors(files))
+    lines.append(_mnist_validation(validation))
+    return "\n".join(lines) + "\n"
+
+
+def _mnist_validation(files: list[Path]) -> str:
+    """Runs scored on held-out training rows (``--validation``), for choosing settings: one
+    row per fit with the settings it changed, apart from the test results."""
+    if not files:
+        return ""
+    lines = ["### MNIST validation runs (choosing settings; not test results)\n",
+             "Scored on training rows held out by a fixed seed (`--validation`), never on the "
+             "test set; *settings*: what `--set` changed from the config.\n",
+             "| run | labels/class | model | epochs | settings | validation rows | accuracy "
+             "| log p(y\\|x) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for path in files:
+        d = json.loads(path.read_text())
+        for r in sorted(d["rows"], key=lambda r: (r["labels_per_class"], r["model"])):
+            lines.append(f"| `{path.parent.name}` | {r['labels_per_class']} | {r['model']} | "
+                         f"{r['epochs']} | `{json.dumps(r['settings'])}` | "
+                         f"{d['args']['validation']:,} | {100 * r['accuracy']:.2f} | "
+                         f"{r['log_likelihood']:.3f} |")
+    lines.append("")
+    for path in files:
+        d = json.loads(path.read_text())
+        lines.append(f"- `{path.parent.name}`: `{d['command']}` · {_machine(d['machine'])}")
     return "\n".join(lines) + "\n"
 
 

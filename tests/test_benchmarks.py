@@ -181,6 +181,75 @@ def test_mnist_predictor_check_against_direct_computations():
     assert out[f"accuracy_gibbs{mnist.GIBBS_LONG}"] == long.score(X, y)
 
 
+def _tiny_mnist(path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.integers(0, 256, (120, 28, 28), dtype=np.uint8),
+             y_train=np.arange(120) % 10, x_test=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
+             y_test=np.arange(30) % 10)
+    return path
+
+
+def test_mnist_validation_split_holds_out_fixed_rows():
+    import numpy as np
+
+    from benchmarks import mnist
+
+    X, y = np.arange(200.0)[:, None], np.arange(200) % 10
+    Xa, ya, Xv, yv = mnist.validation_split(X, y, 30)
+    assert len(yv) == 30 and len(ya) == 170
+    assert set(Xa[:, 0]).isdisjoint(Xv[:, 0]) and set(Xa[:, 0]) | set(Xv[:, 0]) == set(X[:, 0])
+    np.testing.assert_array_equal(Xv, mnist.validation_split(X, y, 30)[2])  # same rows again
+    np.testing.assert_array_equal(yv, Xv[:, 0].astype(int) % 10)             # labels follow
+    for bad in (0, 200):
+        with pytest.raises(ValueError, match="--validation"):
+            mnist.validation_split(X, y, bad)
+
+
+def test_mnist_validation_runs_score_held_out_rows_and_stay_out_of_the_test_tables(
+        tmp_path, monkeypatch):
+    """``--validation`` with ``--set``: the fit sees the setting, scores the held-out rows,
+    the command round-trips, and the report lists the run apart from the test results."""
+    from benchmarks import mnist, report
+
+    data = _tiny_mnist(tmp_path / "mnist.npz")
+    seen = []
+    original = mnist.fit_one
+
+    def spy(**job):
+        seen.append(job)
+        return original(**job)
+
+    monkeypatch.setattr(mnist, "fit_one", spy)
+    argv = ["--quick", "--models", "SSLPE", "--labels", "2", "--epochs", "1", "--n-jobs", "1",
+            "--data", str(data), "--validation", "40", "--set", '{"SSLPE": {"lr": 0.002}}',
+            "--out", str(tmp_path / "results" / "mnist_val")]
+    mnist.main(argv)
+    res = json.loads((tmp_path / "results" / "mnist_val" / "mnist.json").read_text())
+    (row,) = res["rows"]
+    assert row["settings"] == {"lr": 0.002} and row["validation"] == 40
+    assert seen[0]["settings"] == {"lr": 0.002}
+    assert vars(mnist.parse_args(shlex.split(res["command"])[3:])) == res["args"]
+    # a test run beside it
+    mnist.main(["--quick", "--models", "DNN", "--labels", "2", "--n-jobs", "1", "--data",
+                str(data), "--out", str(tmp_path / "results" / "mnist_test")])
+    monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
+    text = report.mnist()
+    tests, validation = text.split("### MNIST validation runs")
+    assert "results/mnist_val/" not in tests and "`mnist_val`" not in tests
+    assert "`results/mnist_test/mnist.json`" in tests
+    assert '`{"lr": 0.002}`' in validation and "| 40 |" in validation
+
+
+@pytest.mark.parametrize("bad", ['{"lr": 0.001}', '{"SSLPE": {"callbacks": []}}'])
+def test_mnist_rejects_malformed_settings(bad):
+    from benchmarks import mnist
+
+    with pytest.raises(SystemExit):
+        mnist.parse_args(["--set", bad])
+
+
 def test_mnist_reports_missing_data(tmp_path):
     from benchmarks import mnist
 
