@@ -206,7 +206,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.set_defaults(profile="quick")
     args = parser.parse_args(argv)
-    settings = json.loads(args.set)
+    try:
+        settings = json.loads(args.set)
+    except json.JSONDecodeError as err:
+        parser.error(f"--set is not valid JSON: {err}")
     if not (isinstance(settings, dict) and all(isinstance(v, dict) for v in settings.values())):
         parser.error("--set takes a JSON object of settings per model, e.g. "
                      '\'{"SSLPE": {"lr": 0.001}}\'')

@@ -955,11 +955,13 @@ def _binarised(run: dict, model: str) -> bool:
 
 def _mnist_cells(runs: list[dict]) -> dict:
     """Summary rows of the generative models by (labels per class, model, epochs, pixels
-    binarised), from every MNIST run; where several runs share a key, the later one."""
+    binarised), from every MNIST run on the configs' settings (none that ``--set`` changed);
+    where several runs share a key, the later one."""
     cells = {}
     for d in sorted(runs, key=lambda d: d["machine"].get("date", "")):
+        changed = json.loads(d["args"].get("set", "{}"))  # runs off the configs stay out
         for s in d["summary"]:
-            if s["model"] != "DNN":
+            if s["model"] != "DNN" and not changed.get(s["model"]):
                 key = (s["labels_per_class"], s["model"], s["epochs"], _binarised(d, s["model"]))
                 cells[key] = s
     return cells

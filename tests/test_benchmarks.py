@@ -242,7 +242,8 @@ def test_mnist_validation_runs_score_held_out_rows_and_stay_out_of_the_test_tabl
     assert '`{"lr": 0.002}`' in validation and "| 40 |" in validation
 
 
-@pytest.mark.parametrize("bad", ['{"lr": 0.001}', '{"SSLPE": {"callbacks": []}}'])
+@pytest.mark.parametrize("bad", ['{"lr": 0.001}', '{"SSLPE": {"callbacks": []}}',
+                                 '{"SSLPE": {lr: 1}}'])
 def test_mnist_rejects_malformed_settings(bad):
     from benchmarks import mnist
 
