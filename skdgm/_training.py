@@ -11,12 +11,46 @@ Everything else (epochs, callbacks, LR schedules, history, checkpointing) is sko
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from torch.utils.data import Subset
+
+#: the smallest normal float32; below it (and above 0) a float32 is subnormal
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def flushing_denormals() -> bool:
+    """Whether this thread treats subnormal floats as zero on the CPU (``torch.set_flush_
+    denormal``, which has no getter): a subnormal float32 then reads as 0 after arithmetic."""
+    return bool((torch.tensor([_FLOAT32_TINY / 4]) * 1.0).item() == 0.0)
+
+
+@contextlib.contextmanager
+def cpu_flush_denormals(device) -> Iterator[None]:
+    """On the CPU, treat subnormal floats as zero while the block runs, then restore the
+    thread's previous mode; elsewhere do nothing.
+
+    Training drives some gradients, and Adam's averages of their squares, below the smallest
+    normal float32 (e.g. those of pixels that are almost always 0 under a Bernoulli
+    likelihood), and x86 CPUs run arithmetic on subnormal numbers many times slower: without
+    this, MNIST epochs kept growing as training went on (``benchmarks/denormals.py``).  Values
+    below 1.2e-38 are far under anything the objective can resolve, so flushing them changes
+    no result that matters.
+    """
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = flushing_denormals()
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
 
 
 def dataset_tensors(dataset, device) -> tuple[torch.Tensor, torch.Tensor | None]:

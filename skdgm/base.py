@@ -21,7 +21,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from skorch.callbacks import EpochScoring, GradientNormClipping, LRScheduler, ProgressBar
 
-from skdgm._training import DGMNet, labeled_accuracy
+from skdgm._training import DGMNet, cpu_flush_denormals, labeled_accuracy
 from skdgm.acquisition import predictive_entropy
 from skdgm.callbacks import DivergenceCheck, KLWarmup
 
@@ -313,7 +313,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X: np.ndarray, y_enc: np.ndarray, warm: bool) -> None:
         """Train ``net_`` (continue it when ``warm``) in a forked torch RNG seeded by ``seed_``."""
-        with self._torch_rng():
+        with self._torch_rng(), cpu_flush_denormals(self.device):
             torch.manual_seed(self.seed_ if not warm else self.seed_ + len(self.net_.history))
             if warm:
                 self.net_.partial_fit(X, y_enc)
@@ -361,7 +361,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         gen = self._generator()
         outs = []
         chunk = self._chunk_rows(n_draws)
-        with torch.no_grad():
+        with torch.no_grad(), cpu_flush_denormals(self.device):
             extra = () if shared is None else (shared(module, gen),)
             for start in range(0, X.shape[0], chunk):
                 x = torch.as_tensor(X[start:start + chunk], device=self.device)

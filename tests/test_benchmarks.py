@@ -500,3 +500,17 @@ def test_mnist_configs_binarise_the_generative_models_as_the_reference_code_did(
         assert load_config("mnist", model)[1]["callbacks"][0] is not params["callbacks"][0]
     assert "callbacks" not in load_config("mnist", "DNN")[1]
     assert "callbacks" not in load_config("moons", "SSLPE", noise=0.2)[1]
+
+
+def test_denormals_tiny(tmp_path):
+    """The subnormal-flush A/B on a tiny stand-in MNIST file: both fits recorded, the same
+    seed and data, and the package's flush restored for the second fit."""
+    from benchmarks import denormals
+
+    data = _tiny_mnist(tmp_path / "mnist.npz")
+    denormals.main(["--data", str(data), "--n-train", "120", "--n-test", "30", "--labels", "2",
+                    "--epochs", "2", "--out", str(tmp_path / "out")])
+    res = json.loads((tmp_path / "out" / "denormals.json").read_text())
+    assert [r["flush_denormals"] for r in res["rows"]] == [False, True]
+    assert all(len(r["epoch_seconds"]) == 2 and 0 <= r["accuracy"] <= 1 for r in res["rows"])
+    assert res["fit_ratio"] > 0 and res["last_epoch_ratio"] > 0
