@@ -1290,7 +1290,15 @@ def denormals() -> str:
                      + f" | {r['fit_seconds']:.0f} | {100 * r['accuracy']:.2f} | "
                      f"{r['log_likelihood']:.3f} |")
     lines.append(f"\nThe last epoch took {d['last_epoch_ratio']:.1f} times as long with "
-                 f"subnormals kept, the whole fit {d['fit_ratio']:.2f} times.\n")
+                 f"subnormals kept, the whole fit {d['fit_ratio']:.2f} times.")
+    rerun = _load("mnist_val20_sslpe_lr15/mnist.json")
+    if rerun is not None:
+        r = rerun["rows"][0]
+        lines.append(f"  The stopped validation fit, rerun with the flush "
+                     f"(`results/mnist_val20_sslpe_lr15`): {r['epochs']} epochs in "
+                     f"{r['seconds']:.0f} s, {r['seconds'] / r['epochs']:.0f} s per epoch on "
+                     "average (evaluation included).")
+    lines.append("")
     return "\n".join(lines) + "\n"
 
 
