@@ -512,5 +512,7 @@ def test_denormals_tiny(tmp_path):
                     "--epochs", "2", "--out", str(tmp_path / "out")])
     res = json.loads((tmp_path / "out" / "denormals.json").read_text())
     assert [r["flush_denormals"] for r in res["rows"]] == [False, True]
+    # the "before" fit really trained unflushed, the "after" fit flushed
+    assert [r["flushed_while_training"] for r in res["rows"]] == [False, True]
     assert all(len(r["epoch_seconds"]) == 2 and 0 <= r["accuracy"] <= 1 for r in res["rows"])
     assert res["fit_ratio"] > 0 and res["last_epoch_ratio"] > 0
