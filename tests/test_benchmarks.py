@@ -516,3 +516,35 @@ def test_denormals_tiny(tmp_path):
     assert [r["flushed_while_training"] for r in res["rows"]] == [False, True]
     assert all(len(r["epoch_seconds"]) == 2 and 0 <= r["accuracy"] <= 1 for r in res["rows"])
     assert res["fit_ratio"] > 0 and res["last_epoch_ratio"] > 0
+
+
+def test_mnist_report_keys_fits_by_variant_and_pairs_batch_norm_runs():
+    """A run whose ``--set`` turns batch norm on counts as the 'binarised, batch norm'
+    variant (config plus settings), sits beside the plain binarised run of the same cell, and
+    the tally compares the two; any other setting names itself in the variant."""
+    from benchmarks import report
+
+    def run(date, settings, acc, ll, callbacks=("StochasticBinarization",), bn=False):
+        return {"machine": {"date": date}, "args": {"set": json.dumps({"SSLPE": settings})},
+                "config": {"SSLPE": {"params": {"batch_norm": bn}, "callbacks": list(callbacks)}},
+                "summary": [{"labels_per_class": 20, "model": "SSLPE", "epochs": 24,
+                             "accuracy_mean": acc, "log_lik_mean": ll,
+                             "thesis_accuracy": 92.0}]}
+
+    plain = run("2026-11-27 10:00", {}, 87.5, -0.8)
+    normed = run("2026-11-27 11:00", {"batch_norm": True}, 90.0, -0.5)
+    configured = run("2026-11-27 12:00", {}, 91.0, -0.4, bn=True)  # the config says BN
+    grey = run("2026-11-27 09:00", {}, 86.0, -0.9, callbacks=())
+    assert report._variant(plain, "SSLPE") == "binarised"
+    assert report._variant(normed, "SSLPE") == report._variant(configured, "SSLPE") \
+        == "binarised, batch norm"
+    assert report._variant(grey, "SSLPE") == "grey"
+    assert report._variant(run("x", {"lr": 0.002}, 0, 0), "SSLPE") == "binarised, lr 0.002"
+    cells = report._mnist_cells([configured, normed, plain, grey])
+    assert cells[(20, "SSLPE", 24, "binarised, batch norm")]["accuracy_mean"] == 91.0  # later
+    text = report._mnist_binarisation([normed, plain, grey])
+    bn_part = text.split("Batch norm")[1]
+    assert "| 20 | SSLPE | 24 | 87.50 | 90.00 | -0.800 | -0.500 | 92.0 |" in bn_part
+    assert "log p(y|x) higher in 1 of 1 cells, accuracy higher in 1 of 1 (mean change +2.50" \
+        in bn_part
+    assert "| 20 | SSLPE | 24 | 86.00 | 87.50 |" in text.split("Batch norm")[0]
