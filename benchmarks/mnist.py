@@ -96,7 +96,8 @@ def command_line(args: dict) -> str:
             val = args[key]
             parts.append(f"--{key} " + (" ".join(map(str, val)) if isinstance(val, list)
                                         else str(val)))
-    defaults = {"device": "cpu", "n_jobs": 2, "data": None, "download": False, "n_train": None,
+    defaults = {"first_split": 0, "device": "cpu", "n_jobs": 2, "data": None, "download": False,
+                "n_train": None,
                 "n_test": None, "validation": 0, "set": "{}", "out": DEFAULT_OUT}
     for key, default in defaults.items():
         val = args.get(key, default)
@@ -189,6 +190,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--models", nargs="+")
     parser.add_argument("--labels", type=int, nargs="+", help="labels per class")
     parser.add_argument("--splits", type=int)
+    parser.add_argument("--first-split", type=int, default=0, metavar="S",
+                        help="run splits S .. S + splits - 1 (to add splits to a run, or "
+                             "share them between machines)")
     parser.add_argument("--epochs", type=int, help="epochs of M2/SSLPE/SSLAPD (DNN: config)")
     parser.add_argument("--data", help="MNIST .npz (default: load_mnist's search path)")
     parser.add_argument("--download", action="store_true", help="fetch MNIST from OpenML")
@@ -215,6 +219,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                      '\'{"SSLPE": {"lr": 0.001}}\'')
     if any("callbacks" in v for v in settings.values()):
         parser.error("--set cannot change callbacks (they come from the config files)")
+    if args.first_split < 0:
+        parser.error("--first-split must be 0 or more")
     prof = PROFILES[args.profile]
     for key in ("models", "labels", "splits", "epochs"):
         if getattr(args, key) is None:
@@ -227,7 +233,8 @@ def main(argv=None) -> None:
     load_mnist(args.data, download=args.download)  # fail early, with the loader's message
     order = {"M2": 0, "SSLAPD": 0, "SSLPE": 0, "DNN": 1}
     jobs = sorted((dict(model=m, labels_per_class=k, split=s) for k in args.labels
-                   for s in range(args.splits) for m in args.models),
+                   for s in range(args.first_split, args.first_split + args.splits)
+                   for m in args.models),
                   key=lambda j: (order.get(j["model"], 2), -j["labels_per_class"]))
     settings = json.loads(args.set)
     jobs = [{**job, "epochs": args.epochs, "data": args.data, "download": args.download,

@@ -840,7 +840,7 @@ def mnist() -> str:
         binarised = [m for m in a["models"] if _binarised(d, m)]
         normed = [m for m in a["models"] if "batch norm" in _variant(d, m)]
         lines += [f"Command `{cmd}` (profile *{a['profile']}*: labels per class "
-                  f"{', '.join(map(str, a['labels']))}; {a['splits']} split(s); "
+                  f"{', '.join(map(str, a['labels']))}; {_splits(a)}; "
                   f"{a['epochs'] or 'config'} epochs for M2/SSLPE/SSLAPD, the config's for "
                   f"the DNN; pixels binarised afresh per training batch: "
                   f"{', '.join(binarised) if binarised else 'no (grey levels as given)'}; "
@@ -873,6 +873,14 @@ def mnist() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _splits(args: dict) -> str:
+    """'1 split(s)' for the usual first splits, else which ones (``--first-split``)."""
+    first = args.get("first_split", 0)
+    if not first:
+        return f"{args['splits']} split(s)"
+    return f"split(s) {first}-{first + args['splits'] - 1}"
+
+
 def _mnist_validation(files: list[Path]) -> str:
     """Runs scored on held-out training rows (``--validation``), for choosing settings: one
     row per fit with the settings it changed, apart from the test results."""
@@ -889,13 +897,15 @@ def _mnist_validation(files: list[Path]) -> str:
              "epochs than the thesis's 100-150, so a setting is worth a longer run on a GPU "
              "only if it leads by more than the run-to-run spread (1-2 points at 20 labels "
              "per class in the test runs above).\n",
-             "| run | labels/class | model | epochs | settings | validation rows | accuracy "
-             "| log p(y\\|x) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| run | labels/class | split | model | epochs | settings | validation rows "
+             "| accuracy | log p(y\\|x) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for path in files:
         d = json.loads(path.read_text())
-        for r in sorted(d["rows"], key=lambda r: (r["labels_per_class"], r["model"])):
-            lines.append(f"| `{path.parent.name}` | {r['labels_per_class']} | {r['model']} | "
+        for r in sorted(d["rows"], key=lambda r: (r["labels_per_class"], r["model"],
+                                                  r["split"])):
+            lines.append(f"| `{path.parent.name}` | {r['labels_per_class']} | {r['split']} | "
+                         f"{r['model']} | "
                          f"{r['epochs']} | `{json.dumps(r['settings'])}` | "
                          f"{d['args']['validation']:,} | {100 * r['accuracy']:.2f} | "
                          f"{r['log_likelihood']:.3f} |")

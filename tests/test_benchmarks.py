@@ -224,12 +224,13 @@ def test_mnist_validation_runs_score_held_out_rows_and_stay_out_of_the_test_tabl
     monkeypatch.setattr(mnist, "fit_one", spy)
     argv = ["--quick", "--models", "SSLPE", "--labels", "2", "--epochs", "1", "--n-jobs", "1",
             "--data", str(data), "--validation", "40", "--set", '{"SSLPE": {"lr": 0.002}}',
-            "--out", str(tmp_path / "results" / "mnist_val")]
+            "--first-split", "1", "--out", str(tmp_path / "results" / "mnist_val")]
     mnist.main(argv)
     res = json.loads((tmp_path / "results" / "mnist_val" / "mnist.json").read_text())
     (row,) = res["rows"]
     assert row["settings"] == {"lr": 0.002} and row["validation"] == 40
     assert seen[0]["settings"] == {"lr": 0.002}
+    assert row["split"] == seen[0]["split"] == 1  # --first-split: split 1 (seed 1) alone
     assert vars(mnist.parse_args(shlex.split(res["command"])[3:])) == res["args"]
     # a test run beside it
     mnist.main(["--quick", "--models", "DNN", "--labels", "2", "--n-jobs", "1", "--data",
@@ -240,15 +241,17 @@ def test_mnist_validation_runs_score_held_out_rows_and_stay_out_of_the_test_tabl
     assert "results/mnist_val/" not in tests and "`mnist_val`" not in tests
     assert "`results/mnist_test/mnist.json`" in tests
     assert '`{"lr": 0.002}`' in validation and "| 40 |" in validation
+    assert "| `mnist_val` | 2 | 1 | SSLPE |" in validation
 
 
-@pytest.mark.parametrize("bad", ['{"lr": 0.001}', '{"SSLPE": {"callbacks": []}}',
-                                 '{"SSLPE": {lr: 1}}'])
+@pytest.mark.parametrize("bad", [["--set", '{"lr": 0.001}'],
+                                 ["--set", '{"SSLPE": {"callbacks": []}}'],
+                                 ["--set", '{"SSLPE": {lr: 1}}'], ["--first-split", "-1"]])
 def test_mnist_rejects_malformed_settings(bad):
     from benchmarks import mnist
 
     with pytest.raises(SystemExit):
-        mnist.parse_args(["--set", bad])
+        mnist.parse_args(bad)
 
 
 def test_mnist_reports_missing_data(tmp_path):
