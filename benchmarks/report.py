@@ -829,7 +829,12 @@ def mnist() -> str:
              "`mnist_xeon_binarised` on the same machine (same seeds) to score them under "
              "other predictive rules as well (the last table); `mnist_cuda_predictors_20` "
              "(the last four minutes of that H100 lease) did the same for SSLPE and SSLAPD "
-             "at 20 labels per class with binarised pixels, 24 epochs (what fitted).\n"]
+             "at 20 labels per class with binarised pixels, 24 epochs (what fitted).  The "
+             "run `mnist_xeon_sslpe_bn20` (Intel Xeon, the machine shared with one validation "
+             "fit) trained SSLPE at 20 labels per class with batch norm, the setting that led "
+             "the validation runs there (below), to see whether the lead holds on the test "
+             "set; its counterpart without batch norm in the batch-norm table is "
+             "`mnist_cuda_predictors_20` (same split, seeds and epochs, on the H100).\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
