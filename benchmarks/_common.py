@@ -165,26 +165,32 @@ def read_configs(benchmark: str) -> dict[str, dict]:
             for p in sorted((CONFIGS / benchmark).glob("*.json"))}
 
 
-def load_config(benchmark: str, model: str, noise: float | None = None) -> tuple[type, dict]:
+def load_config(benchmark: str, model: str, noise: float | None = None,
+                labels_per_class: int | None = None) -> tuple[type, dict]:
     """Estimator class and parameters of ``model`` from ``configs/<benchmark>/<model>.json``;
-    ``noise`` applies that file's ``by_noise`` entry (settings chosen per noise level), and the
-    file's ``callbacks`` (names in :mod:`skdgm.callbacks`) become the ``callbacks`` parameter."""
+    ``noise`` applies that file's ``by_noise`` entry (settings chosen per noise level),
+    ``labels_per_class`` its ``by_labels`` entry (per number of labels, MNIST), and the file's
+    ``callbacks`` (names in :mod:`skdgm.callbacks`) become the ``callbacks`` parameter."""
     import skdgm
 
     path = CONFIGS / benchmark / f"{model}.json"
     if not path.is_file():
         raise ValueError(f"no config for model {model!r}: {path} does not exist")
     spec = json.loads(path.read_text())
-    params = effective_params(spec, noise)
+    params = effective_params(spec, noise, labels_per_class)
     if spec.get("callbacks"):  # names of skdgm.callbacks classes, made with no arguments
         params["callbacks"] = [getattr(skdgm.callbacks, name)() for name in spec["callbacks"]]
     return getattr(skdgm, spec["class"]), params
 
 
-def effective_params(spec: dict, noise: float | None = None) -> dict:
-    """The parameters a config file ``spec`` sets at ``noise``: its ``params`` updated by its
-    ``by_noise`` entry for that noise level (none when ``noise`` is None)."""
+def effective_params(spec: dict, noise: float | None = None,
+                     labels_per_class: int | None = None) -> dict:
+    """The parameters a config file ``spec`` sets at ``noise`` and ``labels_per_class``: its
+    ``params`` updated by its ``by_noise`` entry for that noise level and its ``by_labels``
+    entry for that number of labels per class (none where the argument is None)."""
     params = dict(spec["params"])
     if noise is not None:
         params.update(spec.get("by_noise", {}).get(f"{noise:g}", {}))
+    if labels_per_class is not None:
+        params.update(spec.get("by_labels", {}).get(str(labels_per_class), {}))
     return params

@@ -124,7 +124,7 @@ def validation_split(X: np.ndarray, y: np.ndarray, n_validation: int
 def fit_one(model: str, labels_per_class: int, split: int, epochs: int | None, data: str | None,
             download: bool, device: str, n_train: int | None, n_test: int | None,
             validation: int = 0, settings: dict | None = None) -> dict:
-    cls, params = load_config("mnist", model)
+    cls, params = load_config("mnist", model, labels_per_class=labels_per_class)
     params.update(settings or {})
     if epochs is not None and model != "DNN":
         params["max_epochs"] = epochs

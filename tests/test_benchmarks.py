@@ -222,6 +222,14 @@ def test_mnist_validation_runs_score_held_out_rows_and_stay_out_of_the_test_tabl
         return original(**job)
 
     monkeypatch.setattr(mnist, "fit_one", spy)
+    asked = []
+    real_load_config = mnist.load_config
+
+    def load_config_spy(*args, **kwargs):
+        asked.append(kwargs.get("labels_per_class"))
+        return real_load_config(*args, **kwargs)
+
+    monkeypatch.setattr(mnist, "load_config", load_config_spy)
     argv = ["--quick", "--models", "SSLPE", "--labels", "2", "--epochs", "1", "--n-jobs", "1",
             "--data", str(data), "--validation", "40", "--set", '{"SSLPE": {"lr": 0.002}}',
             "--first-split", "1", "--out", str(tmp_path / "results" / "mnist_val")]
@@ -231,6 +239,7 @@ def test_mnist_validation_runs_score_held_out_rows_and_stay_out_of_the_test_tabl
     assert row["settings"] == {"lr": 0.002} and row["validation"] == 40
     assert seen[0]["settings"] == {"lr": 0.002}
     assert row["split"] == seen[0]["split"] == 1  # --first-split: split 1 (seed 1) alone
+    assert asked == [2]  # the config's settings for that number of labels (by_labels)
     assert vars(mnist.parse_args(shlex.split(res["command"])[3:])) == res["args"]
     # a test run beside it
     mnist.main(["--quick", "--models", "DNN", "--labels", "2", "--n-jobs", "1", "--data",
@@ -505,6 +514,17 @@ def test_mnist_configs_binarise_the_generative_models_as_the_reference_code_did(
     assert "callbacks" not in load_config("moons", "SSLPE", noise=0.2)[1]
 
 
+def test_mnist_config_applies_settings_chosen_per_number_of_labels():
+    """``by_labels`` (chosen on validation runs) applies at its number of labels per class
+    only: SSLPE trains with batch norm at 20 labels per class, not at 100 or by default."""
+    from benchmarks._common import load_config
+
+    assert load_config("mnist", "SSLPE", labels_per_class=20)[1]["batch_norm"] is True
+    assert load_config("mnist", "SSLPE", labels_per_class=100)[1]["batch_norm"] is False
+    assert load_config("mnist", "SSLPE")[1]["batch_norm"] is False
+    assert load_config("mnist", "SSLAPD", labels_per_class=20)[1]["batch_norm"] is False
+
+
 def test_denormals_tiny(tmp_path):
     """The subnormal-flush A/B on a tiny stand-in MNIST file: both fits recorded, the same
     seed and data, and the package's flush restored for the second fit."""
@@ -543,6 +563,10 @@ def test_mnist_report_keys_fits_by_variant_and_pairs_batch_norm_runs():
         == "binarised, batch norm"
     assert report._variant(grey, "SSLPE") == "grey"
     assert report._variant(run("x", {"lr": 0.002}, 0, 0), "SSLPE") == "binarised, lr 0.002"
+    by_labels = run("x", {}, 0, 0)
+    by_labels["config"]["SSLPE"]["by_labels"] = {"20": {"batch_norm": True}}
+    assert report._variant(by_labels, "SSLPE", 20) == "binarised, batch norm"
+    assert report._variant(by_labels, "SSLPE", 100) == "binarised"
     cells = report._mnist_cells([configured, normed, plain, grey])
     assert cells[(20, "SSLPE", 24, "binarised, batch norm")]["accuracy_mean"] == 91.0  # later
     text = report._mnist_binarisation([normed, plain, grey])
