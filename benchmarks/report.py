@@ -1008,23 +1008,30 @@ def _variant(run: dict, model: str, labels_per_class: int | None = None) -> str:
     return ", ".join(parts)
 
 
+def _split_set(args: dict) -> str:
+    """The splits a run trained on, as '0', '1' or '0-4'."""
+    first = args.get("first_split", 0)
+    last = first + args["splits"] - 1
+    return f"{first}" if first == last else f"{first}-{last}"
+
+
 def _mnist_cells(runs: list[dict]) -> dict:
-    """Summary rows of the generative models by (labels per class, model, epochs, variant),
-    from every MNIST test run (a ``--set`` run under the variant its settings make); where
-    several runs share a key, the later one."""
+    """Summary rows of the generative models by (labels per class, model, epochs, variant,
+    splits), from every MNIST test run (a ``--set`` run under the variant its settings
+    make); where several runs share a key, the later one."""
     cells = {}
     for d in sorted(runs, key=lambda d: d["machine"].get("date", "")):
         for s in d["summary"]:
             if s["model"] != "DNN":
                 key = (s["labels_per_class"], s["model"], s["epochs"],
-                       _variant(d, s["model"], s["labels_per_class"]))
+                       _variant(d, s["model"], s["labels_per_class"]), _split_set(d["args"]))
                 cells[key] = s
     return cells
 
 
 def _mnist_binarisation(runs: list[dict]) -> str:
     """Runs with binarised pixels beside grey-level runs, and runs with batch norm beside
-    runs without, of the same labels, model and epochs."""
+    runs without, of the same labels, model, epochs and splits."""
     cells = _mnist_cells(runs)
     return "\n".join(filter(None, [
         _mnist_pairs(cells, "grey", "binarised", "Stochastic binarisation "
@@ -1035,24 +1042,29 @@ def _mnist_binarisation(runs: list[dict]) -> str:
 
 
 def _mnist_pairs(cells: dict, a: str, b: str, title: str) -> str:
-    """Cells of variant ``b`` beside cells of variant ``a`` with the same labels, model and
-    epochs, and a tally per model of what ``b`` changed."""
-    pairs = sorted(k[:3] for k in cells if k[3] == b and (*k[:3], a) in cells)
+    """Cells of variant ``b`` beside cells of variant ``a`` with the same labels, model,
+    epochs and splits, and a tally per model of what ``b`` changed."""
+    def same(key: tuple, variant: str) -> tuple:
+        return (*key[:3], variant, key[4])
+
+    pairs = sorted((k for k in cells if k[3] == b and same(k, a) in cells),
+                   key=lambda k: (k[0], k[1], k[2], k[4]))
     if not pairs:
         return ""
-    lines = [f"{title}, same labels, model, split and epochs, one split per cell:\n",
-             f"| labels/class | model | epochs | accuracy, {a} | accuracy, {b} | "
+    lines = [f"{title}, same labels, model, split and epochs:\n",
+             f"| labels/class | model | split | epochs | accuracy, {a} | accuracy, {b} | "
              f"log p(y\\|x), {a} | log p(y\\|x), {b} | thesis accuracy |",
-             "|---|---|---|---|---|---|---|---|"]
-    for k, model, epochs in pairs:
-        old, new = cells[(k, model, epochs, a)], cells[(k, model, epochs, b)]
-        lines.append(f"| {k} | {model} | {epochs} | {old['accuracy_mean']:.2f} | "
-                     f"{new['accuracy_mean']:.2f} | {old['log_lik_mean']:.3f} | "
-                     f"{new['log_lik_mean']:.3f} | {old['thesis_accuracy'] or '–'} |")
+             "|---|---|---|---|---|---|---|---|---|"]
+    for key in pairs:
+        old, new = cells[same(key, a)], cells[key]
+        lines.append(f"| {key[0]} | {key[1]} | {key[4]} | {key[2]} | "
+                     f"{old['accuracy_mean']:.2f} | {new['accuracy_mean']:.2f} | "
+                     f"{old['log_lik_mean']:.3f} | {new['log_lik_mean']:.3f} | "
+                     f"{old['thesis_accuracy'] or '–'} |")
     lines.append(f"\n{b.capitalize()} against {a}, cell by cell: " + "; ".join(
-        _binarisation_tally([(cells[(*p, a)], cells[(*p, b)]) for p in pairs
-                             if p[1] == model], model)
-        for model in sorted({p[1] for p in pairs})) + ".")
+        _binarisation_tally([(cells[same(k, a)], cells[k]) for k in pairs if k[1] == model],
+                            model)
+        for model in sorted({k[1] for k in pairs})) + ".")
     return "\n".join(lines) + "\n"
 
 
@@ -1092,12 +1104,14 @@ def _mnist_by_epochs(runs: list[dict]) -> str:
     split each; where two runs share labels, model, epochs and variant, the later one), beside
     the thesis; each variant (grey or binarised pixels, batch norm) on rows of its own."""
     acc, thesis = {}, {}
-    for (k, model, epochs, variant), s in _mnist_cells(runs).items():
+    for (k, model, epochs, variant, splits), s in _mnist_cells(runs).items():
+        if splits != "0":  # runs on other label draws stay out of this table
+            continue
         acc.setdefault((k, model, variant), {})[epochs] = s["accuracy_mean"]
         thesis[(k, model, variant)] = s["thesis_accuracy"]
     epochs = sorted({e for v in acc.values() for e in v})
-    lines = ["Accuracy (%) by epochs trained, one split per cell (8 epochs: the CPU quick "
-             "profile; more: the GPU runs; where two runs share a cell, the later):\n",
+    lines = ["Accuracy (%) by epochs trained, split 0 in every cell (8 epochs: the CPU "
+             "quick profile; more: the GPU runs; where two runs share a cell, the later):\n",
              "| labels/class | model | variant | " + " | ".join(f"{e} epochs" for e in epochs)
              + " | thesis |", "|---|---|---|" + "---|" * (len(epochs) + 1)]
     for key in sorted(acc, key=lambda k: (k[0], k[1], k[2] != "grey", k[2])):

@@ -548,7 +548,8 @@ def test_mnist_report_keys_fits_by_variant_and_pairs_batch_norm_runs():
     from benchmarks import report
 
     def run(date, settings, acc, ll, callbacks=("StochasticBinarization",), bn=False):
-        return {"machine": {"date": date}, "args": {"set": json.dumps({"SSLPE": settings})},
+        return {"machine": {"date": date},
+                "args": {"set": json.dumps({"SSLPE": settings}), "splits": 1},
                 "config": {"SSLPE": {"params": {"batch_norm": bn}, "callbacks": list(callbacks)}},
                 "summary": [{"labels_per_class": 20, "model": "SSLPE", "epochs": 24,
                              "accuracy_mean": acc, "log_lik_mean": ll,
@@ -568,10 +569,14 @@ def test_mnist_report_keys_fits_by_variant_and_pairs_batch_norm_runs():
     assert report._variant(by_labels, "SSLPE", 20) == "binarised, batch norm"
     assert report._variant(by_labels, "SSLPE", 100) == "binarised"
     cells = report._mnist_cells([configured, normed, plain, grey])
-    assert cells[(20, "SSLPE", 24, "binarised, batch norm")]["accuracy_mean"] == 91.0  # later
+    assert cells[(20, "SSLPE", 24, "binarised, batch norm", "0")]["accuracy_mean"] == 91.0
+    other_draw = run("2026-11-27 13:00", {}, 80.0, -1.0)
+    other_draw["args"]["first_split"] = 1  # split 1: a cell of its own, paired with its kind
+    assert (20, "SSLPE", 24, "binarised", "1") in report._mnist_cells([other_draw, plain])
+    assert "| 20 | SSLPE | 1 |" not in report._mnist_binarisation([other_draw, normed, plain])
     text = report._mnist_binarisation([normed, plain, grey])
     bn_part = text.split("Batch norm")[1]
-    assert "| 20 | SSLPE | 24 | 87.50 | 90.00 | -0.800 | -0.500 | 92.0 |" in bn_part
+    assert "| 20 | SSLPE | 0 | 24 | 87.50 | 90.00 | -0.800 | -0.500 | 92.0 |" in bn_part
     assert "log p(y|x) higher in 1 of 1 cells, accuracy higher in 1 of 1 (mean change +2.50" \
         in bn_part
-    assert "| 20 | SSLPE | 24 | 86.00 | 87.50 |" in text.split("Batch norm")[0]
+    assert "| 20 | SSLPE | 0 | 24 | 86.00 | 87.50 |" in text.split("Batch norm")[0]
