@@ -836,7 +836,11 @@ def mnist() -> str:
              "fit) trained SSLPE at 20 labels per class with batch norm, the setting that led "
              "the validation runs there (below), to see whether the lead holds on the test "
              "set; its counterpart without batch norm in the batch-norm table is "
-             "`mnist_cuda_predictors_20` (same split, seeds and epochs, on the H100).\n"]
+             "`mnist_cuda_predictors_20` (same split, seeds and epochs, on the H100).  The "
+             "runs `mnist_xeon_sslpe20_split1` (the config, with batch norm at 20 labels per "
+             "class since it was chosen) and `mnist_xeon_sslpe20_split1_nobn` (batch norm "
+             "off by `--set`) repeat that comparison on a second label draw (split 1), both "
+             "on the Xeon, side by side.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
@@ -891,10 +895,9 @@ def _over_reference(run: dict, row: dict) -> dict:
 
 def _splits(args: dict) -> str:
     """'1 split(s)' for the usual first splits, else which ones (``--first-split``)."""
-    first = args.get("first_split", 0)
-    if not first:
+    if not args.get("first_split", 0):
         return f"{args['splits']} split(s)"
-    return f"split(s) {first}-{first + args['splits'] - 1}"
+    return f"split(s) {_split_set(args)}"
 
 
 def _mnist_validation(files: list[Path]) -> str:
