@@ -7,7 +7,8 @@ grey levels in [0, 1] under a Bernoulli likelihood, binarised afresh in every tr
 whose config names that callback; pixels whose training-set standard
 deviation is below 0.1 are dropped by a :class:`~sklearn.feature_selection.VarianceThreshold`
 in front of the classifier in one :class:`~sklearn.pipeline.Pipeline` (784 -> 444 inputs).
-Nets 500-500, latent 100; hyper-parameters: ``benchmarks/configs/mnist/<model>.json``.
+Nets 500-500, latent 100; hyper-parameters: ``benchmarks/configs/mnist/<model>.json`` (its
+``by_labels`` entry, where it has one, for that number of labels per class).
 Reports test accuracy and the mean test log p(y|x) in nats per row.
 
 Profiles
@@ -21,7 +22,8 @@ the config's epochs (SSLPE 150, SSLAPD 100, M2 100, DNN 500).
 Choosing hyper-parameters: ``--validation N`` holds out N training rows (the same rows in
 every run, drawn by a fixed seed) and scores on them instead of the test set; ``--set JSON``
 overrides the configs' estimator settings per model, e.g. ``--validation 10000 --set
-'{"SSLPE": {"lr": 0.001}}'``.  The report lists such runs apart from the test results.
+'{"SSLPE": {"lr": 0.001}}'``; ``--first-split S`` runs splits S, S + 1, ... (another label
+draw).  The report lists such runs apart from the test results.
 
 Run: ``python -m benchmarks.mnist --quick`` (or ``--full --device cuda``); the data comes from
 :func:`skdgm.datasets.load_mnist` (``--data PATH``, ``$SKDGM_MNIST``, ``~/.skdgm/mnist.npz`` or
