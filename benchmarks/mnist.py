@@ -99,8 +99,8 @@ def command_line(args: dict) -> str:
             parts.append(f"--{key} " + (" ".join(map(str, val)) if isinstance(val, list)
                                         else str(val)))
     defaults = {"first_split": 0, "device": "cpu", "n_jobs": 2, "data": None, "download": False,
-                "n_train": None,
-                "n_test": None, "validation": 0, "set": "{}", "out": DEFAULT_OUT}
+                "n_train": None, "n_test": None, "validation": 0, "set": "{}",
+                "out": DEFAULT_OUT}
     for key, default in defaults.items():
         val = args.get(key, default)
         if val != default:

@@ -885,12 +885,13 @@ def mnist() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _over_reference(run: dict, row: dict) -> dict:
-    """What a fit changed from its config's reference ``params``: the config's ``by_labels``
-    entry for its number of labels, then the run's ``--set`` settings."""
-    spec = run.get("config", {}).get(row["model"], {})
-    by_labels = spec.get("by_labels", {}).get(str(row["labels_per_class"]), {})
-    return {**by_labels, **row["settings"]}
+def _over_reference(run: dict, model: str, labels_per_class: int | None) -> dict:
+    """What a fit of ``model`` in an MNIST ``run`` changed from its config's reference
+    ``params``: the config's ``by_labels`` entry for its number of labels, then the run's
+    ``--set`` settings."""
+    spec = run.get("config", {}).get(model, {})
+    by_labels = spec.get("by_labels", {}).get(str(labels_per_class), {})
+    return {**by_labels, **json.loads(run["args"].get("set", "{}")).get(model, {})}
 
 
 def _splits(args: dict) -> str:
@@ -926,9 +927,9 @@ def _mnist_validation(files: list[Path]) -> str:
         d = json.loads(path.read_text())
         for r in sorted(d["rows"], key=lambda r: (r["labels_per_class"], r["model"],
                                                   r["split"])):
+            changed = _over_reference(d, r["model"], r["labels_per_class"])
             lines.append(f"| `{path.parent.name}` | {r['labels_per_class']} | {r['split']} | "
-                         f"{r['model']} | "
-                         f"{r['epochs']} | `{json.dumps(_over_reference(d, r))}` | "
+                         f"{r['model']} | {r['epochs']} | `{json.dumps(changed)}` | "
                          f"{d['args']['validation']:,} | {100 * r['accuracy']:.2f} | "
                          f"{r['log_likelihood']:.3f} |")
     lines.append("")
@@ -997,15 +998,11 @@ def _binarised(run: dict, model: str) -> bool:
 
 def _variant(run: dict, model: str, labels_per_class: int | None = None) -> str:
     """What a fit of ``model`` (at ``labels_per_class``) in an MNIST ``run`` trained on besides
-    the shared settings: the pixels (grey or binarised) and the batch norm of its effective
-    parameters (the stored config, with its ``by_labels`` entry, updated by ``--set``), then
-    any other setting ``--set`` changed."""
-    from benchmarks._common import effective_params
-
-    spec = run.get("config", {}).get(model, {})
-    params = effective_params(spec, labels_per_class=labels_per_class) if spec else {}
-    changed = json.loads(run["args"].get("set", "{}")).get(model, {})
-    params.update(changed)
+    the shared settings: the pixels (grey or binarised), batch norm where its parameters (the
+    config's reference ``params`` and what :func:`_over_reference` changed) turn it on, then
+    any other setting changed."""
+    changed = _over_reference(run, model, labels_per_class)
+    params = {**run.get("config", {}).get(model, {}).get("params", {}), **changed}
     parts = ["binarised" if _binarised(run, model) else "grey"]
     if params.get("batch_norm"):
         parts.append("batch norm")
