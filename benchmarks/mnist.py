@@ -243,6 +243,7 @@ def main(argv=None) -> None:
              "device": args.device, "n_train": args.n_train, "n_test": args.n_test,
              "validation": args.validation, "settings": settings.get(job["model"], {})}
             for job in jobs]
+    configs = read_configs("mnist")  # as the fits start, not as a long run ends
     start = time.perf_counter()
     rows = run_and_record(
         fit_one, jobs, args.n_jobs,
@@ -251,7 +252,7 @@ def main(argv=None) -> None:
                    f"({r['seconds']:.0f} s)"),
         lambda rows: write_results(Path(args.out), "mnist", {
             "machine": machine_info(), "args": vars(args), "command": command_line(vars(args)),
-            "config": read_configs("mnist"),
+            "config": configs,
             "summary": summarise(rows), "rows": rows,
             "wall_seconds": time.perf_counter() - start}))
     for s in summarise(rows):

@@ -125,12 +125,13 @@ def main(argv=None) -> None:
              **({"model_seed_offset": args.model_seed_offset} if args.model_seed_offset else {}),
              **({"settings": settings} if settings else {})}
             for job in jobs]
+    configs = read_configs("moons")  # as the fits start, not as a long run ends
     rows = run_and_record(
         fit_one, jobs, args.n_jobs,
         lambda r: (f"{r['model']:6s} noise {r['noise']} {r['labels']:6s} seed {r['seed']}: "
                    f"acc {r['accuracy']:.4f} log-lik {r['log_likelihood']:.4f}"),
         lambda rows: write_results(Path(args.out), "moons", {
-            "machine": machine_info(), "args": vars(args), "config": read_configs("moons"),
+            "machine": machine_info(), "args": vars(args), "config": configs,
             "summary": summarise(rows), "rows": rows}))
     for s in summarise(rows):
         print(f"{s['labels']:6s} noise {s['noise']} {s['model']:6s}: acc "

@@ -523,6 +523,11 @@ def test_mnist_config_applies_settings_chosen_per_number_of_labels():
     assert load_config("mnist", "SSLPE", labels_per_class=100)[1]["batch_norm"] is False
     assert load_config("mnist", "SSLPE")[1]["batch_norm"] is False
     assert load_config("mnist", "SSLAPD", labels_per_class=20)[1]["batch_norm"] is False
+    # SSLAPD's learning rate, chosen for every label count, stands in params; the reference
+    # value it replaced is a record for the report, not an estimator parameter
+    for k in (20, 100, None):
+        params = load_config("mnist", "SSLAPD", labels_per_class=k)[1]
+        assert params["lr"] == 0.001 and "reference_params" not in params
 
 
 def test_denormals_tiny(tmp_path):
@@ -568,6 +573,18 @@ def test_mnist_report_keys_fits_by_variant_and_pairs_batch_norm_runs():
     by_labels["config"]["SSLPE"]["by_labels"] = {"20": {"batch_norm": True}}
     assert report._variant(by_labels, "SSLPE", 20) == "binarised, batch norm"
     assert report._variant(by_labels, "SSLPE", 100) == "binarised"
+    # a config whose params replaced a reference value names it; --set back to it does not
+    chosen = run("x", {}, 0, 0)
+    chosen["config"]["SSLPE"]["params"]["lr"] = 0.001
+    chosen["config"]["SSLPE"]["reference_params"] = {"lr": 0.0005}
+    assert report._variant(chosen, "SSLPE") == "binarised, lr 0.001"
+    assert report._over_reference(chosen, "SSLPE", 20) == {"lr": 0.001}
+    back = json.loads(json.dumps(chosen))
+    back["args"]["set"] = json.dumps({"SSLPE": {"lr": 0.0005}})
+    assert report._variant(back, "SSLPE") == "binarised"
+    assert report._over_reference(back, "SSLPE", 20) == {}
+    text = report._mnist_binarisation([chosen, plain])
+    assert "| 20 | SSLPE | 0 | 24 | 87.50 | 0.00 |" in text.split("Learning rate 1e-3")[1]
     cells = report._mnist_cells([configured, normed, plain, grey])
     assert cells[(20, "SSLPE", 24, "binarised, batch norm", "0")]["accuracy_mean"] == 91.0
     other_draw = run("2026-11-27 13:00", {}, 80.0, -1.0)
