@@ -853,12 +853,18 @@ def mnist() -> str:
         binarised = [m for m in a["models"] if _binarised(d, m)]
         normed = sorted({f"{r['model']} ({r['labels_per_class']}/class)" for r in d["rows"]
                          if "batch norm" in _variant(d, r["model"], r["labels_per_class"])})
+        others = sorted({f"{r['model']} ({r['labels_per_class']}/class) " + ", ".join(
+            f"{k} {v}" for k, v in sorted(changed.items())) for r in d["rows"] if (changed := {
+                k: v for k, v in _over_reference(d, r["model"], r["labels_per_class"]).items()
+                if k != "batch_norm"})})
         lines += [f"Command `{cmd}` (profile *{a['profile']}*: labels per class "
                   f"{', '.join(map(str, a['labels']))}; {_splits(a)}; "
                   f"{a['epochs'] or 'config'} epochs for M2/SSLPE/SSLAPD, the config's for "
                   f"the DNN; pixels binarised afresh per training batch: "
                   f"{', '.join(binarised) if binarised else 'no (grey levels as given)'}; "
-                  f"batch norm: {', '.join(normed) if normed else 'none'}) · "
+                  f"batch norm: {', '.join(normed) if normed else 'none'}"
+                  + (f"; other settings than the reference code's: {'; '.join(others)}"
+                     if others else "") + ") · "
                   f"{_machine(d['machine'])}, {a['n_jobs']} fits in parallel, one "
                   f"torch thread each · `{path.relative_to(RESULTS.parent)}`"
                   + (f" · wall time of the whole run {d['wall_seconds'] / 60:.0f} min"

@@ -244,11 +244,19 @@ def test_mnist_validation_runs_score_held_out_rows_and_stay_out_of_the_test_tabl
     # a test run beside it
     mnist.main(["--quick", "--models", "DNN", "--labels", "2", "--n-jobs", "1", "--data",
                 str(data), "--out", str(tmp_path / "results" / "mnist_test")])
+    # and a test run with a setting of its own, which its header names
+    mnist.main(["--quick", "--models", "SSLPE", "--labels", "2", "--epochs", "1", "--n-jobs",
+                "1", "--data", str(data), "--set", '{"SSLPE": {"lr": 0.002}}', "--out",
+                str(tmp_path / "results" / "mnist_test_lr")])
     monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
     text = report.mnist()
     tests, validation = text.split("### MNIST validation runs")
     assert "results/mnist_val/" not in tests and "`mnist_val`" not in tests
     assert "`results/mnist_test/mnist.json`" in tests
+    (lr_run,) = [line for line in tests.split("\n") if "mnist_test_lr/mnist.json" in line]
+    assert "other settings than the reference code's: SSLPE (2/class) lr 0.002)" in lr_run
+    (dnn_run,) = [line for line in tests.split("\n") if "mnist_test/mnist.json" in line]
+    assert "other settings" not in dnn_run
     assert '`{"lr": 0.002}`' in validation and "| 40 |" in validation
     assert "| `mnist_val` | 2 | 1 | SSLPE |" in validation
 
