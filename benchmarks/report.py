@@ -847,7 +847,12 @@ def mnist() -> str:
              "`mnist_epyc_sslapd20_split1_lr5e4` (the reference lr by `--set`) compared the "
              "two on the test set on split 1, side by side on the AMD EPYC (their output "
              "folders were first named after the Xeon by mistake and renamed, with the "
-             "`--out` they record; nothing else in them was edited).\n"]
+             "`--out` they record; nothing else in them was edited); "
+             "`mnist_epyc_sslapd20_lr1e3` (split 0, 24 epochs) and "
+             "`mnist_epyc_sslapd100_lr1e3` (100 labels per class, 32 epochs; the other fit "
+             "ran beside it for most of its time) set lr 1e-3 beside the H100 runs at 5e-4 "
+             "with the same split, seeds and epochs (`mnist_cuda_predictors_20`, "
+             "`mnist_cuda_binarised`).\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
