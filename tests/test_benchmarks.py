@@ -261,25 +261,31 @@ def test_mnist_validation_runs_score_held_out_rows_and_stay_out_of_the_test_tabl
     assert "| `mnist_val` | 2 | 1 | SSLPE |" in validation
 
 
-def test_mnist_records_the_configs_its_fits_started_with(tmp_path, monkeypatch):
+@pytest.mark.parametrize("benchmark", ["mnist", "moons"])
+def test_runs_record_the_configs_their_fits_started_with(benchmark, tmp_path, monkeypatch):
     """The configs a run records are read before its first fit starts, so an edit made to a
     config file while a long run trains is not recorded as what it ran."""
-    from benchmarks import mnist
+    import importlib
 
-    data = _tiny_mnist(tmp_path / "mnist.npz")
+    module = importlib.import_module(f"benchmarks.{benchmark}")
+    if benchmark == "mnist":
+        argv = ["--quick", "--models", "DNN", "--labels", "2", "--n-jobs", "1", "--data",
+                str(_tiny_mnist(tmp_path / "mnist.npz"))]
+    else:
+        argv = ["--models", "DNN", "--noise", "0.2", "--seeds", "1", "--random-draws", "0",
+                "--n-samples", "200", "--epochs-scale", "0.02", "--n-jobs", "1"]
     started = []
-    original_fit, original_read = mnist.fit_one, mnist.read_configs
+    original_fit, original_read = module.fit_one, module.read_configs
 
     def fit_spy(**job):
         started.append(job["model"])
         return original_fit(**job)
 
-    monkeypatch.setattr(mnist, "fit_one", fit_spy)
-    monkeypatch.setattr(mnist, "read_configs", lambda benchmark: {
-        **original_read(benchmark), "read_after_fits_started": bool(started)})
-    mnist.main(["--quick", "--models", "DNN", "--labels", "2", "--n-jobs", "1", "--data",
-                str(data), "--out", str(tmp_path / "out")])
-    res = json.loads((tmp_path / "out" / "mnist.json").read_text())
+    monkeypatch.setattr(module, "fit_one", fit_spy)
+    monkeypatch.setattr(module, "read_configs", lambda name: {
+        **original_read(name), "read_after_fits_started": bool(started)})
+    module.main([*argv, "--out", str(tmp_path / "out")])
+    res = json.loads((tmp_path / "out" / f"{benchmark}.json").read_text())
     assert started == ["DNN"] and res["config"]["read_after_fits_started"] is False
     assert res["config"]["DNN"]["class"] == "DNNClassifier"
 
