@@ -863,10 +863,9 @@ def mnist() -> str:
         binarised = [m for m in a["models"] if _binarised(d, m)]
         normed = sorted({f"{r['model']} ({r['labels_per_class']}/class)" for r in d["rows"]
                          if "batch norm" in _variant(d, r["model"], r["labels_per_class"])})
-        others = sorted({f"{r['model']} ({r['labels_per_class']}/class) " + ", ".join(
-            f"{k} {v}" for k, v in sorted(changed.items())) for r in d["rows"] if (changed := {
-                k: v for k, v in _over_reference(d, r["model"], r["labels_per_class"]).items()
-                if k != "batch_norm"})})
+        others = sorted({f"{r['model']} ({r['labels_per_class']}/class) " + ", ".join(changed)
+                         for r in d["rows"]
+                         if (changed := _other_settings(d, r["model"], r["labels_per_class"]))})
         lines += [f"Command `{cmd}` (profile *{a['profile']}*: labels per class "
                   f"{', '.join(map(str, a['labels']))}; {_splits(a)}; "
                   f"{a['epochs'] or 'config'} epochs for M2/SSLPE/SSLAPD, the config's for "
@@ -1033,8 +1032,14 @@ def _variant(run: dict, model: str, labels_per_class: int | None = None) -> str:
     parts = ["binarised" if _binarised(run, model) else "grey"]
     if params.get("batch_norm"):
         parts.append("batch norm")
-    parts += [f"{k} {v}" for k, v in sorted(changed.items()) if k != "batch_norm"]
-    return ", ".join(parts)
+    return ", ".join(parts + _other_settings(run, model, labels_per_class))
+
+
+def _other_settings(run: dict, model: str, labels_per_class: int | None) -> list[str]:
+    """The settings besides batch norm that a fit changed from the reference code's
+    (:func:`_over_reference`), as 'name value'."""
+    changed = _over_reference(run, model, labels_per_class)
+    return [f"{k} {v}" for k, v in sorted(changed.items()) if k != "batch_norm"]
 
 
 def _split_set(args: dict) -> str:
