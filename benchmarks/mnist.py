@@ -39,7 +39,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.pipeline import make_pipeline
 
@@ -151,10 +150,7 @@ def predictor_check(pipe, X_test: np.ndarray, y_test: np.ndarray) -> dict:
     alone, and the Gibbs sampler with ``GIBBS_LONG`` steps (the reference code's SSLPE ran
     100).  Tells whether a gap lies in the classifier p(y|x, z) or in the predictive rule."""
     clf = pipe[-1]
-    Xt = clf._validate_X(pipe[:-1].transform(X_test))
-    # the module's q(y|x) in the estimator's own batched, no-grad evaluation
-    q = clf._batched(Xt, lambda m, x, g: torch.softmax(m.encoder_y(x), dim=-1))
-    q /= q.sum(axis=1, keepdims=True)  # exact simplex in float64, as predict_proba
+    q = clf.recognition_proba(pipe[:-1].transform(X_test))
     out = {f"{key}_qy": val for key, val in scores(clf.classes_, q, y_test).items()}
     steps = clf.n_gibbs
     try:

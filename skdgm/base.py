@@ -453,6 +453,6 @@ class GenerativeMixin(TransformerMixin):
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         module = self.net_.module_
         module.eval()
-        with torch.no_grad():
+        with torch.no_grad(), cpu_flush_denormals(self.device):
             x = module.sample(int(n_samples), self._generator(), mean)
         return x.cpu().numpy().astype(np.float64)

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from numbers import Real
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skdgm.base import BaseDGMClassifier, GenerativeMixin
 from skdgm.nn.ssl_dgm import SSLDGM
 
 
-class SSLPEClassifier(GenerativeMixin, BaseDGMClassifier):
+class RecognitionMixin:
+    """``recognition_proba``: the recognition net q(y|x) of SSLPE/SSLAPD on its own."""
+
+    def recognition_proba(self, X) -> np.ndarray:
+        """Class probabilities of the recognition net q(y|x) alone, shape ``(n_samples,
+        n_classes)``, columns in the order of ``classes_``.
+
+        Not the model's prediction, which is :meth:`predict_proba` (the Gibbs procedure of
+        thesis 4.4): q(y|x) is the distribution the Gibbs chain starts from and the classifier
+        that alpha * log q(y|x) (eq. 4.10) trains on the labeled rows.  Set beside
+        ``predict_proba`` it tells whether an error lies in p(y|x, z) or in q(y|x).
+        Deterministic (no sampling).
+        """
+        X = self._validate_X(X)
+        proba = self._batched(X, lambda m, x, g: m.recognition_proba(x))
+        return proba / proba.sum(axis=-1, keepdims=True)  # exact simplex in float64
+
+
+class SSLPEClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
     """Semi-supervised deep generative classifier with point-estimate weights (SSLPE).
 
     p(z) = N(0, I); p(x|z) Gaussian or Bernoulli; p(y|x, z) = Cat(NN_y([x, z]));
@@ -133,7 +152,7 @@ class SSLPEClassifier(GenerativeMixin, BaseDGMClassifier):
     _module_class = SSLDGM
 
 
-class SSLAPDClassifier(GenerativeMixin, BaseDGMClassifier):
+class SSLAPDClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
     """Semi-supervised deep generative classifier with a posterior over W_y (SSLAPD).
 
     As :class:`SSLPEClassifier`, but the classifier p(y|x, z, W) has a factorised Gaussian

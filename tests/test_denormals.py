@@ -81,3 +81,13 @@ def test_estimators_train_and_predict_with_subnormals_flushed(cls, monkeypatch):
     monkeypatch.setattr(module, "predict_proba", spy)
     clf.predict_proba(X[:50])
     assert modes == [True] and not flushing_denormals()
+    # sample() runs its decoder pass flushed too
+    original_sample = module.sample
+
+    def sample_spy(*args, **kwargs):
+        modes.append(flushing_denormals())
+        return original_sample(*args, **kwargs)
+
+    monkeypatch.setattr(module, "sample", sample_spy)
+    clf.sample(5)
+    assert modes == [True, True] and not flushing_denormals()

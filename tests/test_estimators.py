@@ -55,6 +55,54 @@ def test_fit_predict_shapes_and_fitted_attributes(cls, moons_small):
     assert set(clf.predict(X[:10])) <= {0, 1}
 
 
+@pytest.mark.parametrize("cls", MODELS)
+def test_recognition_proba_is_q_y_given_x_alone(cls, moons_small, monkeypatch):
+    """recognition_proba is the softmax of the recognition net q(y|x) on every row, whatever
+    the prediction passes, without sampling, on the simplex and with classes_ as columns."""
+    import torch
+
+    import skdgm.base
+
+    X, y, _ = moons_small
+    labels = np.array(["neg", "pos"], dtype=object)
+    y_str = np.where(y == -1, -1, labels[np.clip(y, 0, 1)]).astype(object)
+    clf = cls(**TINY).fit(X, y_str)
+    X_before = X.copy()
+    q = clf.recognition_proba(X)
+    np.testing.assert_array_equal(X, X_before)
+    assert q.shape == (X.shape[0], 2) and q.dtype == np.float64
+    np.testing.assert_allclose(q.sum(1), 1.0, rtol=0, atol=1e-12)
+    # independently: the module's encoder in evaluation mode on all rows at once
+    module = clf.module_.eval()
+    with torch.no_grad():
+        logits = module.encoder_y(torch.as_tensor(X, dtype=torch.float32)).double()
+    np.testing.assert_allclose(q, torch.softmax(logits, -1).numpy(), rtol=1e-5, atol=1e-6)
+    # rows are scored alike in any pass size, and repeated calls agree exactly
+    monkeypatch.setattr(skdgm.base, "PREDICT_CHUNK", 7)
+    np.testing.assert_allclose(clf.recognition_proba(X), q, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(clf.recognition_proba(X[:20]), clf.recognition_proba(X[:20]))
+    # columns follow classes_: the positive class's column rises with q's own logit difference
+    assert list(clf.classes_) == ["neg", "pos"]
+    order = np.argsort((logits[:, 1] - logits[:, 0]).numpy())
+    assert np.all(np.diff(q[order, 1]) >= -1e-6)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_recognition_proba_rejects_what_predict_proba_rejects(cls, moons_small):
+    from sklearn.exceptions import NotFittedError
+
+    X, y, _ = moons_small
+    with pytest.raises(NotFittedError):
+        cls(**TINY).recognition_proba(X)
+    clf = cls(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.recognition_proba(np.hstack([X, X]))
+    bad = X[:5].copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.recognition_proba(bad)
+
+
 def test_prediction_passes_have_the_device_chunk_size(moons_small, monkeypatch):
     """CPU passes take PREDICT_CHUNK rows (split among the draws), GPU passes
     PREDICT_CHUNK_CUDA (larger: fewer kernel launches)."""

@@ -182,7 +182,7 @@ class SSLDGM(SemiSupervisedModule):
         each draw is sampled once per prediction, not once per chunk.
         """
         n, k, d = x.shape[0], self.n_classes, self.n_features
-        q0 = torch.softmax(self.encoder_y(x), dim=-1)                       # (n, K)
+        q0 = self.recognition_proba(x)                                      # (n, K)
         y = torch.multinomial(q0, n_chains, replacement=True, generator=generator).T  # (S, n)
         if resample_weights:
             weights = None
@@ -215,6 +215,11 @@ class SSLDGM(SemiSupervisedModule):
             z_sum += z
             y = torch.multinomial(p.reshape(-1, k), 1, generator=generator).reshape(n_chains, n)
         return prob_sum / n_steps, z_sum / n_steps
+
+    def recognition_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities of the recognition net q(y|x) (eq. 4.10's classifier; the
+        start y0 ~ q(y|x) of the Gibbs procedure, thesis 4.4), shape ``(n, K)``."""
+        return torch.softmax(self.encoder_y(x), dim=-1)
 
     def sample_global(self, n_draws: int, generator: torch.Generator | None = None):
         """Weight draws W ~ q(W) (SSLAPD); ``None`` for SSLPE."""
