@@ -356,8 +356,8 @@ def test_report_renders_every_section(capsys):
 
     report.main()
     text = capsys.readouterr().out
-    for heading in ("Main demo", "Fit time", "Weighting", "Moons", "Batch norm", "MNIST",
-                    "Active learning", "Speed"):
+    for heading in ("At a glance", "Main demo", "Fit time", "Weighting", "Moons", "Batch norm",
+                    "MNIST", "Active learning", "Speed"):
         assert heading in text
 
 
@@ -634,3 +634,65 @@ def test_mnist_report_keys_fits_by_variant_and_pairs_batch_norm_runs():
     assert "log p(y|x) higher in 1 of 1 cells, accuracy higher in 1 of 1 (mean change +2.50" \
         in bn_part
     assert "| 20 | SSLPE | 0 | 24 | 86.00 | 87.50 |" in text.split("Batch norm")[0]
+
+
+def test_at_a_glance_counts_moons_targets_per_kind_of_rows(tmp_path, monkeypatch):
+    """A model meets its moons target on a kind of rows only when its accuracy and (where
+    the thesis prints one) its log p(y|x) are both at or above the thesis's."""
+    from benchmarks import report
+
+    def summary(model, acc, ll, train_acc, train_ll):
+        return {"noise": 0.2, "model": model, "labels": "fixed", "accuracy_mean": acc,
+                "accuracy_std": 0.1, "log_lik_mean": ll, "train_accuracy_mean": train_acc,
+                "train_accuracy_std": 0.1, "train_log_lik_mean": train_ll,
+                "thesis_accuracy": {"SSLAPD": 96.8, "M2": 94.8}[model],
+                "thesis_log_lik": {"SSLAPD": -0.084, "M2": -0.258}[model]}
+
+    (tmp_path / "moons_x").mkdir()
+    (tmp_path / "moons_x" / "moons.json").write_text(json.dumps({
+        "machine": {"date": "2026-11-27 10:00 UTC"}, "args": {}, "config": {},
+        "summary": [summary("SSLAPD", 96.9, -0.080, 96.9, -0.090),   # log p short on train
+                    summary("M2", 94.8, -0.258, 94.7, -0.200)]}))     # accuracy short on train
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    text = "\n".join(report._glance_moons())
+    assert "| 0.2 | SSLAPD | 96.8 / -0.084 | 96.90 / -0.080 | 96.90 / -0.090 | yes | **no** |" \
+        in text
+    assert "| 0.2 | M2 | 94.8 / -0.258 | 94.80 / -0.258 | 94.70 / -0.200 | yes | **no** |" in text
+    assert "2 of 2 on the test rows, 0 of 2 on the training rows" in text
+
+
+def test_at_a_glance_mnist_takes_current_settings_only(tmp_path, monkeypatch):
+    """The MNIST glance keeps fits on the config files' settings of today: the newest plain
+    --quick run, and the run with the most epochs; a --set run, another lr in the stored
+    config and validation runs are left out."""
+    from benchmarks import report
+    from benchmarks._common import read_configs
+    from benchmarks.mnist import PROFILES
+
+    current = read_configs("mnist")["SSLPE"]
+    other = {**current, "params": {**current["params"], "lr": 0.123}}
+
+    def write(name, date, epochs, acc, config=current, **args):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mnist.json").write_text(json.dumps({
+            "machine": {"date": date},
+            "args": {"profile": "quick", "labels": PROFILES["quick"]["labels"], "epochs": epochs,
+                     "device": "cpu", "set": "{}", **args},
+            "config": {"SSLPE": config},
+            "summary": [{"labels_per_class": 100, "model": "SSLPE", "epochs": epochs,
+                         "accuracy_mean": acc, "thesis_accuracy": 96.4}]}))
+
+    write("mnist_quick_old", "2026-11-25", 8, 90.0)
+    write("mnist_quick_new", "2026-11-26", 8, 91.0)
+    write("mnist_long", "2026-11-26", 24, 94.0)
+    write("mnist_longer_other_lr", "2026-11-27", 32, 95.5, config=other)
+    write("mnist_longer_set", "2026-11-27", 48, 95.8, set='{"SSLPE": {"lr": 0.002}}')
+    write("mnist_val", "2026-11-27", 64, 97.0, validation=10000)
+    write("mnist_cuda", "2026-11-27", 8, 93.0, device="cuda")   # not the CPU quick profile
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    args = json.loads((tmp_path / "mnist_quick_new" / "mnist.json").read_text())["args"]
+    assert report._is_quick_profile(args)
+    assert not report._is_quick_profile({**args, "epochs": 24})
+    assert not report._is_quick_profile({**args, "first_split": 1})
+    text = "\n".join(report._glance_mnist())
+    assert "| 100 | SSLPE | 96.4 | 91.00 (-5.40) | 94.00 (-2.40) | 24, `mnist_long` |" in text
