@@ -13,9 +13,9 @@ Reports test accuracy and the mean test log p(y|x) in nats per row.
 
 Profiles
 --------
-``--quick`` (2-core CPU: 19 min on an Intel Xeon, about 90 min on an AMD EPYC shared with
-other runs): labels per class 20 and 100, one split, 8 epochs for M2, SSLPE and SSLAPD (the
-config's epochs for the DNN, which only sees the labeled rows).
+``--quick`` (2-core CPU: 19 min on an Intel Xeon, 32 min on an AMD EPYC, about 90 min on
+an AMD EPYC shared with other runs): labels per class 20 and 100, one split, 8 epochs for
+M2, SSLPE and SSLAPD (the config's epochs for the DNN, which only sees the labeled rows).
 ``--full`` (GPU; the thesis protocol): labels per class 10, 20, 60, 100, 300, five splits,
 the config's epochs (SSLPE 150, SSLAPD 100, M2 100, DNN 500).
 
