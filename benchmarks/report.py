@@ -317,10 +317,7 @@ def speed() -> str:
         return head + _missing("python -m benchmarks.speed --quick")
     from benchmarks.speed import render_markdown  # the speed script knows its own layout
 
-    spread = _speed_spread(sorted(
-        (p for p in found if p.parent.name.startswith("speed_cpu")
-         and p.parent.name != "speed_cpu_before"),
-        key=lambda p: json.loads(p.read_text())["meta"].get("date", "")))
+    spread = _speed_spread(_current_cpu_speed_runs())
     found = [p for p in found if not p.parent.name.startswith("speed_cpu_run")
              and p.parent.name not in SUPERSEDED_GPU_RUNS]
     titles = {"speed_cpu": "### CPU (current code)\n\n",
@@ -727,6 +724,19 @@ def _pytest_summary(path: Path) -> str:
     return next(ln for ln in reversed(lines) if " passed" in ln or " failed" in ln)
 
 
+def _current_cpu_speed_runs() -> list[Path]:
+    """The CPU speed runs of the current code (every ``speed_cpu*`` run but the 'before' of
+    the last change), oldest first."""
+    return sorted((p for p in RESULTS.glob("speed_cpu*/speed.json")
+                   if p.parent.name != "speed_cpu_before"),
+                  key=lambda p: json.loads(p.read_text())["meta"].get("date", ""))
+
+
+def _bald_pool(run: dict) -> dict:
+    """A speed run's SSLAPD BALD-query measurements (its ``pool_<rows>`` entry)."""
+    return next(v for k, v in run["prediction"]["SSLAPD"].items() if k.startswith("pool_"))
+
+
 def _speed_spread(paths: list[Path]) -> str:
     """One row per run of the current code: the matmul references and the shares the targets
     are judged on, to show how far this machine moves from run to run."""
@@ -754,7 +764,7 @@ def _speed_spread(paths: list[Path]) -> str:
     for p in paths:
         d = json.loads(p.read_text())
         mm, s, pred = d["matmul"], d["summary"], d["prediction"]
-        pool = next(v for k, v in pred["SSLAPD"].items() if k.startswith("pool_"))
+        pool = _bald_pool(d)
         worst = max(s[k]["ratio"] for k in ("SSLPE_no_bn", "SSLPE_bn", "SSLAPD_no_bn",
                                              "SSLAPD_bn"))
         lines.append(
@@ -1526,16 +1536,10 @@ def _glance_mnist() -> list[str]:
 
 
 def _glance_speed() -> list[str]:
-    paths = sorted((p for p in RESULTS.glob("speed_cpu*/speed.json")
-                    if p.parent.name != "speed_cpu_before"),
-                   key=lambda p: json.loads(p.read_text())["meta"].get("date", ""))
-    if not paths:
+    runs = [json.loads(p.read_text()) for p in _current_cpu_speed_runs()]
+    if not runs:
         return []
-    runs = [json.loads(p.read_text()) for p in paths]
     steps = ("SSLPE_no_bn", "SSLPE_bn", "SSLAPD_no_bn", "SSLAPD_bn")
-
-    def pool(d: dict) -> dict:
-        return next(v for k, v in d["prediction"]["SSLAPD"].items() if k.startswith("pool_"))
 
     # each entry: what, target, the measured values (one per run and variant), what a value is
     rows = [("training step, skdgm ÷ plain PyTorch", "at most 1.15",
@@ -1547,7 +1551,7 @@ def _glance_speed() -> list[str]:
              [d["prediction"][m]["predict_proba"]["fraction_of_matmul"]
               for d in runs for m in ("SSLPE", "SSLAPD")], "share"),
             ("Monte-Carlo sampling of a BALD query (SSLAPD), share of the matmul rate",
-             "at least 60%", [pool(d)["fraction_of_matmul"] for d in runs], "share")]
+             "at least 60%", [_bald_pool(d)["fraction_of_matmul"] for d in runs], "share")]
     lines = [f"**Speed on the 2-core CPU** (MNIST-size nets; {len(runs)} runs of "
              "`python -m benchmarks.speed --quick --threads 2` on the current code, on the "
              "AMD EPYC and the Intel Xeon development machines; each share against the "
