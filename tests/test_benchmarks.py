@@ -694,5 +694,6 @@ def test_at_a_glance_mnist_takes_current_settings_only(tmp_path, monkeypatch):
     assert report._is_quick_profile(args)
     assert not report._is_quick_profile({**args, "epochs": 24})
     assert not report._is_quick_profile({**args, "first_split": 1})
+    assert not report._is_quick_profile({**args, "splits": 3})
     text = "\n".join(report._glance_mnist())
     assert "| 100 | SSLPE | 96.4 | 91.00 (-5.40) | 94.00 (-2.40) | 24, `mnist_long` |" in text
