@@ -865,7 +865,12 @@ def mnist() -> str:
              "`mnist_cuda_binarised`).  `mnist_epyc_current` (2026-11-27 evening, the AMD "
              "EPYC, nothing else running) is the plain `--quick` command on the settings of "
              "that day (SSLPE with batch norm at 20 labels per class, SSLAPD at lr 1e-3): "
-             "32 minutes for the whole run.\n"]
+             "32 minutes for the whole run.  `mnist_cuda_current` (an H100 lent for 15 "
+             "minutes in the nineteenth session, 2026-11-27) trained SSLPE and SSLAPD on "
+             "those same settings at 20/60/100/300 labels per class for 32 epochs, the "
+             "budget and split of `mnist_cuda_binarised` and `mnist_cuda_binarised_60_300` "
+             "(the earlier settings), all eight fits in parallel; a test run, fixed before "
+             "it ran to report and change no config.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
