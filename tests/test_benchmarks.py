@@ -6,6 +6,7 @@ import json
 import math
 import shlex
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -697,3 +698,40 @@ def test_at_a_glance_mnist_takes_current_settings_only(tmp_path, monkeypatch):
     assert not report._is_quick_profile({**args, "splits": 3})
     text = "\n".join(report._glance_mnist())
     assert "| 100 | SSLPE | 96.4 | 91.00 (-5.40) | 94.00 (-2.40) | 24, `mnist_long` |" in text
+
+
+def test_at_a_glance_mnist_label_draws_pool_splits_across_runs(tmp_path, monkeypatch):
+    """The label-draws column pools the newest fit of each split over runs on today's settings
+    at the epochs with the most draws; a multi-split run's mean never enters the one-draw
+    'most epochs' column."""
+    from benchmarks import report
+    from benchmarks._common import read_configs
+
+    config = read_configs("mnist")["SSLAPD"]
+
+    def write(name, date, splits, epochs, accs, set_="{}"):
+        rows = [{"labels_per_class": 20, "model": "SSLAPD", "split": s, "epochs": epochs,
+                 "accuracy": a / 100} for s, a in zip(splits, accs)]
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mnist.json").write_text(json.dumps({
+            "machine": {"date": date},
+            "args": {"profile": "quick", "labels": [20], "epochs": epochs, "device": "cuda",
+                     "first_split": splits[0], "splits": len(splits), "set": set_},
+            "config": {"SSLAPD": config}, "rows": rows,
+            "summary": [{"labels_per_class": 20, "model": "SSLAPD", "epochs": epochs,
+                         "runs": len(rows), "accuracy_mean": float(np.mean(accs)),
+                         "thesis_accuracy": 92.3, "thesis_accuracy_std": 0.73}]}))
+
+    write("mnist_a", "2026-11-27 01:00", [0], 32, [80.0])
+    write("mnist_b", "2026-11-27 02:00", [0, 1, 2], 32, [90.0, 91.0, 92.0])  # split 0 is newer
+    write("mnist_c", "2026-11-27 03:00", [3], 32, [93.0])
+    write("mnist_d", "2026-11-27 04:00", [0, 1], 48, [99.0, 99.0])   # fewer draws at 48
+    write("mnist_e", "2026-11-27 05:00", [4], 32, [50.0], set_='{"SSLAPD": {"lr": 1}}')
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    text = "\n".join(report._glance_mnist())
+    acc = np.array([90.0, 91.0, 92.0, 93.0])
+    expected = (f"| {acc.mean():.2f} ({acc.std():.2f}) ({acc.mean() - 92.3:+.2f}) | "
+                "4 (splits 0, 1, 2, 3), 32, `mnist_b`, `mnist_c` |")
+    line = next(ln for ln in text.splitlines() if ln.startswith("| 20 | SSLAPD |"))
+    assert line.startswith("| 20 | SSLAPD | 92.3 (0.73) | – | 93.00 (+0.70) | 32, `mnist_c` |")
+    assert line.endswith(expected)
