@@ -349,6 +349,7 @@ def step_profile() -> str:
     after = _load("step_profile_cpu/step_profile.json")
     if after is None:
         return head + _missing("python -m benchmarks.step_profile --quick")
+    from benchmarks.speed import TARGET_FRACTION
     from benchmarks.step_profile import render_markdown
 
     text = [head,
@@ -358,8 +359,9 @@ def step_profile() -> str:
             "matmul.  The rest of the time is spread over many small groups, none large enough "
             "for one change to add ten points; and the machine's matmul rate itself moves by a "
             "third between runs minutes apart, which is why single-run shares scatter around "
-            "60%.  Operator times come from `torch.profiler` over 6 steps (self time; the "
-            "profiler inflates the many small calls); the step times beside them are "
+            f"{TARGET_FRACTION:.0%}.  Operator times come from `torch.profiler` over 6 "
+            "steps (self time; the profiler inflates the many small calls); the step times "
+            "beside them are "
             "unprofiled.\n",
             "What was tried, in order (commits in the history): batch norm folded into the "
             "weights at evaluation and in-place ReLU; the first layers' x-part computed once "
@@ -452,6 +454,8 @@ def step_profile() -> str:
 
 def _replay_summary(d: dict) -> str:
     """One paragraph from the matmul replay of a step profile."""
+    from benchmarks.speed import TARGET_FRACTION
+
     def span(part: str, key: str) -> str:
         vals = [v["matmul_replay"][key] for v in d[part].values()]
         return f"{min(vals):.0%}-{max(vals):.0%}"
@@ -463,8 +467,9 @@ def _replay_summary(d: dict) -> str:
             f"{span('steps', 'share_of_matmul_rate')} of the 2048² rate, the most a step could "
             "reach if everything else took no time; in the prediction calls they take "
             f"{span('prediction', 'share_of_step_time')} of the time and run at "
-            f"{span('prediction', 'share_of_matmul_rate')}.  At these shapes, then, 60% of the "
-            f"2048² rate needs the matmuls to take at least {0.6 / ceiling:.0%} of a step's "
+            f"{span('prediction', 'share_of_matmul_rate')}.  At these shapes, then, "
+            f"{TARGET_FRACTION:.0%} of the 2048² rate needs the matmuls to take at least "
+            f"{TARGET_FRACTION / ceiling:.0%} of a step's "
             "time; the rest (likelihood, batch norm, activations, noise, Adam, copies) is "
             "what keeps the steps below that.")
 
@@ -740,6 +745,7 @@ def _bald_pool(run: dict) -> dict:
 def _speed_spread(paths: list[Path]) -> str:
     """One row per run of the current code: the matmul references and the shares the targets
     are judged on, to show how far this machine moves from run to run."""
+    from benchmarks.speed import TARGET_FRACTION, TARGET_RATIO
     if len(paths) < 2:
         return ""
     lines = ["### Run-to-run spread on the 2-core CPU machines (current code)\n",
@@ -749,8 +755,8 @@ def _speed_spread(paths: list[Path]) -> str:
              "between sessions); each share is measured against "
              "the matmul rates of its own run (2048² / median at the MNIST layer shapes / a "
              "2048² probe right before and after that timing, in runs that have the probes).  "
-             "Target: at least 60% (the plain-PyTorch ratio, also per run, must stay "
-             "at most 1.15).\n",
+             f"Target: at least {TARGET_FRACTION:.0%} (the plain-PyTorch ratio, also per "
+             f"run, must stay at most {TARGET_RATIO}).\n",
              "| run | CPU | date | matmul 2048² / layer shapes (GFLOP/s) | SSLPE | SSLPE+BN | "
              "SSLAPD | SSLAPD+BN | worst skdgm/plain | predict_proba SSLPE / SSLAPD | "
              "BALD sampling |",
@@ -1010,16 +1016,16 @@ def _mnist_predictors(files: list[Path]) -> str:
                      "recognition net q(y|x) alone.  If q(y|x) scores above the sampler, the "
                      "gap lies in the classifier p(y|x, z) the sampler averages, not in the "
                      "encoder.\n",
-                     "| run | labels/class | model | epochs | Gibbs, steps | Gibbs | "
+                     "| run | labels/class | model | split | epochs | Gibbs, steps | Gibbs | "
                      f"Gibbs, {GIBBS_LONG} steps | q(y\\|x) | thesis accuracy |",
-                     "|---|---|---|---|---|---|---|---|---|"]
-        for r in sorted(rows, key=lambda r: (r["labels_per_class"], r["model"])):
+                     "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in sorted(rows, key=lambda r: (r["labels_per_class"], r["model"], r["split"])):
             thesis = next(s["thesis_accuracy"] for s in d["summary"]
                           if (s["labels_per_class"], s["model"])
                           == (r["labels_per_class"], r["model"]))
             lines.append(
                 f"| `{path.parent.name}` | {r['labels_per_class']} | {r['model']} | "
-                f"{r['epochs']} | {steps[r['model']]} | "
+                f"{r['split']} | {r['epochs']} | {steps[r['model']]} | "
                 f"{100 * r['accuracy']:.2f} ({r['log_likelihood']:.3f}) | "
                 f"{100 * r['accuracy_' + long]:.2f} ({r['log_likelihood_' + long]:.3f}) | "
                 f"{100 * r['accuracy_qy']:.2f} ({r['log_likelihood_qy']:.3f}) | "
