@@ -1493,7 +1493,7 @@ def _glance_moons() -> list[str]:
                      f"{'yes' if test_ok else '**no**'} | {'yes' if train_ok else '**no**'} |")
     lines.append(f"\nAt or above the thesis (accuracy, and log p(y|x) where it prints one): "
                  f"{met['test']} of {total} on the test rows, {met['train']} of {total} on the "
-                 f"training rows.\n")
+                 f"training rows.  " + _bayes_line())
     return lines
 
 
