@@ -17,7 +17,10 @@ Profiles
 an AMD EPYC shared with other runs): labels per class 20 and 100, one split, 8 epochs for
 M2, SSLPE and SSLAPD (the config's epochs for the DNN, which only sees the labeled rows).
 ``--full`` (GPU; the thesis protocol): labels per class 10, 20, 60, 100, 300, five splits,
-the config's epochs (SSLPE 150, SSLAPD 100, M2 100, DNN 500).
+the config's epochs (SSLPE 150, SSLAPD 100, M2 100, DNN 500): 8,750 epochs of the
+generative models, about 2.5 hours on one H100 with ``--n-jobs 8`` (eight fits in parallel
+took 7-9 s an epoch each in ``benchmarks/results/mnist_cuda_current*``), more than one
+15-minute lease.
 
 Choosing hyper-parameters: ``--validation N`` holds out N training rows (the same rows in
 every run, drawn by a fixed seed) and scores on them instead of the test set; ``--set JSON``
