@@ -881,7 +881,11 @@ def mnist() -> str:
              "draws 1-4, so that with split 0 there are five draws like the thesis's; the "
              "lease's time ran out 355 s in (the command's own `timeout`), with SSLAPD's split "
              "2 in its last epoch: its results file holds the 7 fits that had finished, as "
-             "the run wrote it.\n"]
+             "the run wrote it.  `mnist_epyc_sslapd20_split2` (the AMD EPYC, one fit, the "
+             "other core idle but for short checks) is that missing fit: SSLAPD, 20 labels "
+             "per class, split 2, 32 epochs, the same settings, so that SSLAPD too has five "
+             "draws; a CPU fit is not the fit the GPU would have made with the same seed "
+             "(other kernels and random streams), only another fit on the same labels.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
