@@ -978,7 +978,15 @@ def _mnist_validation(files: list[Path]) -> str:
              "and log p(y|x) on both splits: SSLPE's batch norm at 20 labels per class, and "
              "SSLAPD's lr 1e-3, which led at 100 labels per class as well (set to wait for "
              "more draws before its split-1 run, and adopted by the next session for every "
-             "label count, as then fixed).\n",
+             "label count, as then fixed).  `mnist_val20_sslpe_wd1e4_epyc` tried the L2 "
+             "penalty of thesis 5.1.2 on SSLPE (`weight_decay` 1e-4, the moons grid's value) "
+             "beside the config (`mnist_val20_sslpe_config_epyc`), split 0, side by side on "
+             "the AMD EPYC, fixed beforehand as a candidate for split 1 and a GPU run only if "
+             "it led in both accuracy and log p(y|x); it did not (accuracy lower, log p(y|x) "
+             "higher), so no config change.  The config run repeats `mnist_val20_sslpe_bn` "
+             "(the same settings, split and seeds, on the Intel Xeon): the two CPUs' fits "
+             "differ by 1.5 points of accuracy, as much as a setting's lead, so only "
+             "same-machine pairs are compared here.\n",
              "| run | labels/class | split | model | epochs | settings | validation rows "
              "| accuracy | log p(y\\|x) |",
              "|---|---|---|---|---|---|---|---|---|"]
