@@ -1545,9 +1545,11 @@ def _glance_mnist() -> list[str]:
                 continue
             if _is_quick_profile(d["args"]):
                 quick[key] = (name, s)                      # the newest quick-profile run
-            if s.get("runs", 1) == 1 and (key not in longest
-                                          or s["epochs"] >= longest[key][1]["epochs"]):
-                longest[key] = (name, s)                    # the most epochs, then the newest
+            # the most epochs, then the lowest split (split 0: the draw every model has,
+            # so the column compares models on the same labels), then the newest
+            rank = (s["epochs"], -int(d["args"].get("first_split") or 0))
+            if s.get("runs", 1) == 1 and (key not in longest or rank >= longest[key][2]):
+                longest[key] = (name, s, rank)
             for r in d.get("rows", []):
                 if (r["labels_per_class"], r["model"]) == key:   # the newest fit of a split
                     draws.setdefault(key, {}).setdefault(r["epochs"], {})[r["split"]] = (
@@ -1557,8 +1559,9 @@ def _glance_mnist() -> list[str]:
              "the `--quick` profile honestly.  Only fits on today's settings of each model's "
              "config file count here: *quick profile*, the newest run of `python -m "
              "benchmarks.mnist --quick` (8 epochs, one label draw, a 2-core CPU); *most "
-             "epochs*, the run that trained that model longest on those settings (the newest "
-             "of equals), on one label draw; *label draws*, mean (std) of the test accuracy "
+             "epochs*, the run that trained that model longest on those settings, on one label "
+             "draw (of equals, the lowest split, then the newest: split 0 is the draw every "
+             "model has); *label draws*, mean (std) of the test accuracy "
              "over the label draws (splits) fitted for the same number of epochs, the newest "
              "fit of each split, from every run that has one (the epochs with the most draws; "
              "std over the draws, as in the run tables), where there are two or more.\n",
