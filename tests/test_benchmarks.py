@@ -621,6 +621,12 @@ def test_mnist_report_keys_fits_by_variant_and_pairs_batch_norm_runs():
     back["args"]["set"] = json.dumps({"SSLPE": {"lr": 0.0005}})
     assert report._variant(back, "SSLPE") == "binarised"
     assert report._over_reference(back, "SSLPE", 20) == {}
+    # a --set back to the estimator's default (no lr decay) is no change either
+    no_decay = json.loads(json.dumps(by_labels))
+    no_decay["config"]["SSLPE"]["by_labels"]["20"]["lr_decay"] = 0.96
+    assert report._variant(no_decay, "SSLPE", 20) == "binarised, batch norm, lr_decay 0.96"
+    no_decay["args"]["set"] = json.dumps({"SSLPE": {"lr_decay": 1.0}})
+    assert report._variant(no_decay, "SSLPE", 20) == "binarised, batch norm"
     text = report._mnist_binarisation([chosen, plain])
     assert "| 20 | SSLPE | 0 | 24 | 87.50 | 0.00 |" in text.split("Learning rate 1e-3")[1]
     cells = report._mnist_cells([configured, normed, plain, grey])
