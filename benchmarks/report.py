@@ -891,7 +891,12 @@ def mnist() -> str:
              "running) is the plain `--quick` command for SSLPE alone, after its config took "
              "`lr_decay` 0.96 at 20 labels per class (validation runs below): the quick "
              "profile's SSLPE fits on the new settings (100 labels per class unchanged, "
-             "rerun with it); a test run, no choice rests on it.\n"]
+             "rerun with it); a test run, no choice rests on it.  "
+             "`mnist_epyc_sslpe20_lrdecay_24` and `mnist_epyc_sslpe20_nodecay_24` (the same "
+             "session, side by side on the AMD EPYC) set the new SSLPE config beside the "
+             "previous one (`--set` `lr_decay` 1.0) on the test set at 20 labels per class, "
+             "split 0, 24 epochs (the validation runs' length); fixed beforehand as a test "
+             "run that reports and changes no config.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
