@@ -965,11 +965,11 @@ def _over_reference(run: dict, model: str, labels_per_class: int | None) -> dict
 
 
 def _estimator_defaults(class_name: str) -> dict:
-    """The constructor defaults of the skdgm estimator ``class_name`` ({} if unknown)."""
+    """The constructor defaults of the skdgm estimator ``class_name`` ({} if unknown); the
+    configs name classes the package exports, as ``benchmarks._common.load_config`` reads them."""
     import skdgm
-    import skdgm.baselines
 
-    cls = getattr(skdgm, class_name, None) or getattr(skdgm.baselines, class_name, None)
+    cls = getattr(skdgm, class_name, None)
     return {} if cls is None else cls().get_params()
 
 
