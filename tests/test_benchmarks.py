@@ -742,3 +742,23 @@ def test_at_a_glance_mnist_label_draws_pool_splits_across_runs(tmp_path, monkeyp
     # most epochs: of the one-draw fits at 32 epochs, split 0 (mnist_a) before split 3
     assert line.startswith("| 20 | SSLAPD | 92.3 (0.73) | – | 80.00 (-12.30) | 32, `mnist_a` |")
     assert line.endswith(expected)
+
+
+def test_seed_record_counts_per_seed_wins_on_common_seeds_only():
+    from benchmarks import report
+
+    base = {"lr": 1e-3}
+
+    def row(point, seed, acc, ll, model="SSLAPD"):
+        return {"model": model, "noise": 0.2, "point": point, "seed": seed,
+                "accuracy": acc, "log_likelihood": ll}
+
+    rows = [row(base, 10, 0.95, -0.10), row(base, 11, 0.96, -0.09),
+            row(base, 12, 0.97, -0.08),  # no variant fit on seed 12
+            row({**base, "lr_decay": 0.98}, 10, 0.96, -0.12),
+            row({**base, "lr_decay": 0.98}, 11, 0.95, -0.08),
+            row({**base, "lr_decay": 0.98}, 10, 0.99, -0.01, model="SDGM")]
+    text = report._seed_record(rows, "SSLAPD", 0.2, base, {"lr_decay": 0.98})
+    assert text.startswith("higher validation accuracy on 1 of 2 seeds")
+    assert "on 1 of 2 than" in text
+    assert "no seeds in common" in report._seed_record(rows, "SSLAPD", 0.2, base, {"lr": 1})
