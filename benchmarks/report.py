@@ -896,7 +896,15 @@ def mnist() -> str:
              "session, side by side on the AMD EPYC) set the new SSLPE config beside the "
              "previous one (`--set` `lr_decay` 1.0) on the test set at 20 labels per class, "
              "split 0, 24 epochs (the validation runs' length); fixed beforehand as a test "
-             "run that reports and changes no config.\n"]
+             "run that reports and changes no config.  "
+             "`mnist_epyc_sslpe20_lrdecay_24_splits12` and "
+             "`mnist_epyc_sslpe20_lrdecay_24_splits34` (2026-11-28, each pair of fits side "
+             "by side on the AMD EPYC) fit the new SSLPE config at 20 labels per class on "
+             "splits 1-4 for the same 24 epochs, so that with split 0 it has five label "
+             "draws (At a glance, *label draws*), to set beside the five 32-epoch GPU draws "
+             "of the previous setting (`mnist_cuda_current`, "
+             "`mnist_cuda_current_20_splits1_4`); test runs, fixed beforehand to report and "
+             "change no config.  Split 2 is the hard draw on both settings.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
