@@ -744,21 +744,23 @@ def test_at_a_glance_mnist_label_draws_pool_splits_across_runs(tmp_path, monkeyp
     assert line.endswith(expected)
 
 
-def test_seed_record_counts_per_seed_wins_on_common_seeds_only():
+def test_seed_record_pairs_each_variant_fit_with_its_base_on_the_same_seed():
     from benchmarks import report
 
-    base = {"lr": 1e-3}
+    base, decay = {"lr": 1e-3}, {"lr_decay": 0.98}
 
     def row(point, seed, acc, ll, model="SSLAPD"):
         return {"model": model, "noise": 0.2, "point": point, "seed": seed,
                 "accuracy": acc, "log_likelihood": ll}
 
     rows = [row(base, 10, 0.95, -0.10), row(base, 11, 0.96, -0.09),
-            row(base, 12, 0.97, -0.08),  # no variant fit on seed 12
-            row({**base, "lr_decay": 0.98}, 10, 0.96, -0.12),
-            row({**base, "lr_decay": 0.98}, 11, 0.95, -0.08),
-            row({**base, "lr_decay": 0.98}, 10, 0.99, -0.01, model="SDGM")]
-    text = report._seed_record(rows, "SSLAPD", 0.2, base, {"lr_decay": 0.98})
-    assert text.startswith("higher validation accuracy on 1 of 2 seeds")
-    assert "on 1 of 2 than" in text
-    assert "no seeds in common" in report._seed_record(rows, "SSLAPD", 0.2, base, {"lr": 1})
+            row(base, 12, 0.97, -0.08),                        # no variant on seed 12
+            row({**base, **decay}, 10, 0.96, -0.12),           # higher acc, lower log p
+            row({**base, **decay}, 11, 0.95, -0.08),           # lower acc, higher log p
+            row({**base, **decay}, 13, 0.99, -0.01),           # no base on seed 13
+            row({"lr": 2e-3, **decay}, 10, 0.99, -0.01),       # its base was never fitted
+            row({**base, **decay}, 10, 0.99, -0.01, model="SDGM")]
+    text = report._seed_record(rows, "SSLAPD", 0.2, decay)
+    assert text == ("higher validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on "
+                    "1 of 2 than the same setting without it")
+    assert report._seed_record(rows, "SSLAPD", 0.2, {"lr": 1}).startswith("no seed fitted")
