@@ -764,3 +764,7 @@ def test_seed_record_pairs_each_variant_fit_with_its_base_on_the_same_seed():
     assert text == ("higher validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on "
                     "1 of 2 than the same setting without it")
     assert report._seed_record(rows, "SSLAPD", 0.2, {"lr": 1}).startswith("no seed fitted")
+    # a replaced value: lr 2e-3 + decay paired with lr 1e-3 + decay on the same seed
+    text = report._seed_record(rows, "SSLAPD", 0.2, {"lr": 2e-3}, {"lr": 1e-3})
+    assert text == ("higher validation accuracy on 1 of 1 seeds and higher log p(y\\|x) on "
+                    "1 of 1 than the same setting with `lr` 0.001")
