@@ -768,3 +768,20 @@ def test_seed_record_pairs_each_variant_fit_with_its_base_on_the_same_seed():
     text = report._seed_record(rows, "SSLAPD", 0.2, {"lr": 2e-3}, {"lr": 1e-3})
     assert text == ("higher validation accuracy on 1 of 1 seeds and higher log p(y\\|x) on "
                     "1 of 1 than the same setting with `lr` 0.001")
+    # a value repeated in both selects the pairs and is not named: decay at lr 2e-3 only
+    text = report._seed_record(rows, "SSLAPD", 0.2, {**decay, "lr": 2e-3}, {"lr": 2e-3})
+    assert text.startswith("no seed fitted")
+    text = report._seed_record(rows, "SSLAPD", 0.2, {**decay, **base}, base)
+    assert text.endswith("on 1 of 2 than the same setting without it")
+
+
+def test_chosen_words_follow_the_search_summary():
+    from benchmarks import report
+
+    summary = [{"model": "M2", "noise": 0.2,
+                "ranking": [{"point": {"lr": 1e-3, "lr_decay": 0.99}}, {"point": {"lr": 1e-3}}]},
+               {"model": "M2", "noise": 0.1, "ranking": [{"point": {"lr": 1e-3}}]}]
+    decay = {"lr_decay": 0.99}
+    assert report._chosen_words(summary, "M2", 0.2, decay).endswith("chosen setting now")
+    assert report._chosen_words(summary, "M2", 0.1, decay).endswith("unchanged")
+    assert report._chosen_words(summary, "SDGM", 0.2, decay).endswith("unchanged")
