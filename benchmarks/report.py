@@ -1376,16 +1376,17 @@ def moons_search() -> str:
              + _seed_record(d["rows"], "SSLAPD", 0.2, decay)
              + " (its row in the table), so the config is unchanged; a learning rate "
              "falling over the fit did not soften the predictive distribution the way the "
-             "tighter prior and the restarts had.  Last (2026-11-28, the AMD EPYC), "
+             "tighter prior and the restarts had.  Then (2026-11-28, the AMD EPYC), "
              "`prior_std` 0.2 with three restarts, by the same rule: the restarts stage "
              "had found the tighter of its two priors better in log p(y\\|x), and 0.2 had "
              "only been fitted without restarts, where collapsed seeds decided its mean.  "
              "Against 0.3 with three restarts it scored "
              + _seed_record(d["rows"], "SSLAPD", 0.2, {"prior_std": 0.2, "n_init": 3},
                             {"prior_std": 0.3, "n_init": 3})
-             + "; its mean validation log p(y\\|x) was the higher (the two rows at the top "
-             "of SSLAPD's noise-0.2 block), so it is the chosen setting now, by a margin "
-             "well inside the seed-to-seed spread.  Then (2026-11-28, the AMD EPYC) M2 "
+             + "; " + _chosen_words(d["summary"], "SSLAPD", 0.2,
+                                    {"prior_std": 0.2, "n_init": 3})
+             + " (the means: the table; whichever leads, by a margin well inside the "
+             "seed-to-seed spread).  Then (2026-11-28, the AMD EPYC) M2 "
              "with the exponential learning-rate decay, never tried on it: a pilot with one "
              "fit (`lr_decay` 0.993 per epoch, so that over its 300 epochs the rate falls to "
              "0.12 of its start, as 0.98 does over the 100-epoch stages), seeds 10-19, with "
