@@ -1289,6 +1289,11 @@ def _chosen_words(summary: list[dict], model: str, noise: float, change: dict) -
                    if s_["model"] == model and s_["noise"] == noise and s_["ranking"]), {})
     if change.items() <= chosen.items():
         return "by the search's rule that is the chosen setting now"
+    kept = {k: chosen[k] for k in change if k in chosen and chosen[k] != change[k]}
+    if kept:  # the change replaced a value the chosen setting carries
+        return ("by the search's rule the chosen setting kept "
+                + ", ".join(f"`{k}` {v}" for k, v in kept.items())
+                + ", so the config is unchanged")
     return ("by the search's rule the chosen setting stayed the one without it, so the "
             "config is unchanged")
 

@@ -785,3 +785,7 @@ def test_chosen_words_follow_the_search_summary():
     assert report._chosen_words(summary, "M2", 0.2, decay).endswith("chosen setting now")
     assert report._chosen_words(summary, "M2", 0.1, decay).endswith("unchanged")
     assert report._chosen_words(summary, "SDGM", 0.2, decay).endswith("unchanged")
+    # a replaced value is named as the one the chosen setting kept
+    words = report._chosen_words(summary, "M2", 0.1, {"lr": 3e-3})
+    assert "kept `lr` 0.001" in words and words.endswith("unchanged")
+    assert "without it" in report._chosen_words(summary, "M2", 0.1, {"n_init": 5})
