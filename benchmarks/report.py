@@ -1499,6 +1499,96 @@ def collapse(files: list[Path] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _variant_name(variant: str) -> str:
+    return "the config" if variant in ("{}", "") else f"`{variant}`"
+
+
+def bayes_gap(files: list[Path] | None = None) -> str:
+    head = ("### Moons log p(y|x) against the Bayes classifier: where the gap lies\n\n")
+    files = sorted(RESULTS.glob("bayes_gap*/bayes_gap.json")) if files is None else files
+    if not files:
+        return head + _missing("python -m benchmarks.bayes_gap --model SSLAPD --noise 0.2 "
+                               "--seeds 10 11 12 13")
+    lines = [head, "On moons the true class posterior p*(y|x) is known, so a model's shortfall "
+             "in mean log p(y|x) can be taken apart (`benchmarks/bayes_gap.py`): over rows "
+             "with labels drawn from p*, the expected gap is the mean KL(p*(.|x) || p(.|x)) "
+             "(*expected KL*, the gap without the noise of the drawn labels).  It is split by "
+             "rows where the model is more confident than the truth (*over-confident*: "
+             "max p > max p*) or less, by rows where its decision differs from the Bayes "
+             "classifier's (*wrong side*: the boundary's position rather than its "
+             "sharpness), and by how certain the truth is (*near the boundary*: max p* < 0.9; "
+             "*in between*: 0.9-0.99; *inside a moon*: >= 0.99).  Each part is its rows' KL "
+             "summed and divided by all rows, so the parts of a split add up to the expected "
+             "KL; in brackets the share of rows.  Fits on the moons search's data seeds, "
+             "scored on its validation draws (never the test sets); a diagnostic, from which "
+             "no config is chosen.  The plot beside the results file shows reliability "
+             "curves (the model's mean p(class 1|x) in bins of p*(class 1|x)).\n"]
+    for path in files:
+        d = json.loads(path.read_text())
+        a = d["args"]
+        cmd = (f"python -m benchmarks.bayes_gap --model {a['model']} --noise {a['noise']} "
+               f"--seeds {' '.join(map(str, a['seeds']))} --variants "
+               + " ".join(f"'{v}'" for v in a["variants"])
+               + (f" --n-gibbs {' '.join(map(str, a['n_gibbs']))}" if a["n_gibbs"] else "")
+               + (f" --n-samples {a['n_samples']}" if a["n_samples"] != 10_000 else "")
+               + (f" --epochs-scale {a['epochs_scale']}" if a["epochs_scale"] != 1 else "")
+               + f" --n-jobs {a['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
+        summary = d["summary"]
+        steps = sorted({int(s) for v in summary for s in v["by_n_gibbs"]})
+        fitted = d["rows"][0].get("fitted_n_gibbs") if d["rows"] else None
+        lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
+                  f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n",
+                  "| variant | seeds | accuracy | log p(y\\|x) (Bayes) | expected KL "
+                  "| over-confident | wrong side | near the boundary | in between "
+                  "| inside a moon | entropy (Bayes) |"
+                  + "".join(f" expected KL, log p with {t} Gibbs steps |" for t in steps),
+                  "|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(steps)]
+        for s in summary:
+            per_steps = "".join(
+                f" {s['by_n_gibbs'][str(t)]['expected_kl']:.4f}, "
+                f"{s['by_n_gibbs'][str(t)]['log_likelihood']:.4f} |"
+                if str(t) in s["by_n_gibbs"] else " – |" for t in steps)
+            lines.append(
+                f"| {_variant_name(s['variant'])} | {', '.join(map(str, s['seeds']))} | "
+                f"{100 * s['accuracy']:.2f} | {s['log_likelihood']:.4f} "
+                f"({s['bayes_log_likelihood']:.4f}) | {s['expected_kl']:.4f} | "
+                f"{s['kl_overconfident']:.4f} ({100 * s['share_overconfident']:.0f}%) | "
+                f"{s['kl_wrong_side']:.4f} ({100 * s['share_wrong_side']:.1f}%) | "
+                f"{s['kl_boundary']:.4f} ({100 * s['share_boundary']:.0f}%) | "
+                f"{s['kl_between']:.4f} ({100 * s['share_between']:.0f}%) | "
+                f"{s['kl_inside']:.4f} ({100 * s['share_inside']:.0f}%) | "
+                f"{s['entropy']:.4f} ({s['bayes_entropy']:.4f}) |" + per_steps)
+        lines += ["", "Per fit (the fit's own chain"
+                  + (f", {fitted} Gibbs steps" if fitted else "") + "):", "",
+                  "| variant | seed | accuracy | log p(y\\|x) | Bayes log p(y\\|x) "
+                  "| expected KL | over-confident part | wrong-side part |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in sorted(d["rows"], key=lambda r: (a["variants"].index(r["variant"]),
+                                                   r["seed"])):
+            lines.append(f"| {_variant_name(r['variant'])} | {r['seed']} | "
+                         f"{100 * r['accuracy']:.2f} | {r['log_likelihood']:.4f} | "
+                         f"{r['bayes_log_likelihood']:.4f} | {r['expected_kl']:.4f} | "
+                         f"{r['kl_overconfident']:.4f} | {r['kl_wrong_side']:.4f} |")
+        text = []
+        for s in summary:
+            kl = s["expected_kl"]
+            if kl <= 0:
+                continue
+            name = _variant_name(s["variant"])
+            text.append(
+                f"{name[0].upper() + name[1:]}: "
+                f"{100 * s['kl_overconfident'] / kl:.0f}% of the expected KL on over-confident "
+                f"rows ({100 * s['share_overconfident']:.0f}% of the rows), "
+                f"{100 * s['kl_wrong_side'] / kl:.0f}% on the wrong side of the Bayes "
+                f"boundary ({100 * s['share_wrong_side']:.1f}% of the rows), "
+                f"{100 * s['kl_boundary'] / kl:.0f}% near the boundary "
+                f"({100 * s['kl_boundary_overconfident'] / kl:.0f}% over-confident there), "
+                f"{100 * s['kl_inside'] / kl:.0f}% inside the moons "
+                f"({100 * s['kl_inside_overconfident'] / kl:.0f}% over-confident there).")
+        lines += ["", " ".join(text), ""]
+    return "\n".join(lines) + "\n"
+
+
 def batch_norm() -> str:
     head = "## Batch norm for Bayesian networks, thesis 5.3 (Figs. 5.5-5.7)\n\n"
     d = _load("batch_norm/batch_norm.json")
@@ -1787,6 +1877,7 @@ def main() -> None:
           "first-layer x-part (~16:25 UTC) changed speed, not the mathematics, so earlier "
           "accuracy results stand; timings before them are of the slower code.\n")
     for section in (at_a_glance, demo, fit_time, weighting, moons, moons_search, collapse,
+                    bayes_gap,
                     batch_norm, mnist, active_learning, speed, step_profile, predict_chunk,
                     denormals, batch_bald_speed):
         print(section())

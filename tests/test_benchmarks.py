@@ -789,3 +789,53 @@ def test_chosen_words_follow_the_search_summary():
     words = report._chosen_words(summary, "M2", 0.1, {"lr": 3e-3})
     assert "kept `lr` 0.001" in words and words.endswith("unchanged")
     assert "without it" in report._chosen_words(summary, "M2", 0.1, {"n_init": 5})
+
+
+def test_bayes_gap_decomposition_against_direct_computations():
+    """The parts of the expected KL add up to it, the KL is the label-averaged log p gap
+    (checked by Monte Carlo over labels drawn from the truth), and a model equal to the
+    truth has no gap."""
+    from benchmarks.bayes_gap import BANDS, gap_decomposition
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    p1_true = rng.beta(0.3, 0.3, n)
+    truth = np.c_[1 - p1_true, p1_true]
+    log_post = np.log(np.clip(truth, 1e-300, None))
+    model = np.clip(truth + rng.normal(0, 0.05, (n, 1)) * [1, -1], 1e-6, 1)
+    model /= model.sum(1, keepdims=True)
+    y = (rng.random(n) < p1_true).astype(int)
+    d = gap_decomposition(model, log_post, y)
+    kl_rows = np.sum(truth * (log_post - np.log(model)), axis=1)
+    assert d["expected_kl"] == pytest.approx(kl_rows.mean())
+    assert d["kl_overconfident"] + d["kl_underconfident"] == pytest.approx(d["expected_kl"])
+    assert sum(d[f"kl_{b}"] for b in BANDS) == pytest.approx(d["expected_kl"])
+    assert sum(d[f"share_{b}"] for b in BANDS) == pytest.approx(1.0)
+    # E_y[log p*(y|x) - log p(y|x)] = KL(p* || p): the drawn labels' gap is its estimate
+    per_row = log_post[np.arange(n), y] - np.log(model[np.arange(n), y])
+    assert d["gap"] == pytest.approx(per_row.mean())
+    assert d["gap"] == pytest.approx(d["expected_kl"], abs=4 * per_row.std() / math.sqrt(n))
+    same = gap_decomposition(truth, log_post, y)
+    assert same["expected_kl"] == pytest.approx(0, abs=1e-12)
+    assert same["gap"] == pytest.approx(0, abs=1e-12)
+    assert same["share_wrong_side"] == 0
+    rel = [b for b in d["reliability"] if b is not None]
+    assert sum(b[2] for b in rel) == n
+
+
+def test_bayes_gap_tiny(tmp_path):
+    from benchmarks import bayes_gap, report
+
+    bayes_gap.main(["--model", "SSLAPD", "--seeds", "10", "--variants", "{}",
+                    '{"prior_std": 0.5}', "--n-gibbs", "3", "--n-samples", "150",
+                    "--epochs-scale", "0.03", "--n-jobs", "1", "--out", str(tmp_path)])
+    res = json.loads((tmp_path / "bayes_gap.json").read_text())
+    assert [r["variant"] for r in res["rows"]] == ["{}", '{"prior_std": 0.5}']
+    assert all(set(r["by_n_gibbs"]) == {"3"} for r in res["rows"])
+    assert all(r["expected_kl"] >= 0 for r in res["rows"])
+    assert (tmp_path / "bayes_gap.png").is_file()
+    text = report.bayes_gap(sorted(tmp_path.glob("bayes_gap.json")))
+    assert "--epochs-scale 0.03" in text and "3 Gibbs steps" in text
+    # the command it prints parses back into the run's arguments
+    cmd = text.split("Command `")[1].split("`")[0]
+    assert shlex.split(cmd)[3:5] == ["--model", "SSLAPD"]
