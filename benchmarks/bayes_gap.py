@@ -12,9 +12,10 @@ the noise of the drawn labels.  Per row it is split by
   (0.9-0.99) and *inside a moon* (>= 0.99),
 
 and the rows where the model's and the Bayes classifier's decisions differ (*wrong side*)
-carry the part of the gap that the boundary's position, not its sharpness, costs.  A
-reliability curve (the model's mean p(class 1|x) in 20 bins of p*(class 1|x)) shows the
-shape of the miscalibration.
+carry the part of the gap that the boundary's position, not its sharpness, costs.  Reliability
+curves (the model's mean p(class 1|x) in 20 bins of p*(class 1|x), and its mean log-odds in
+bins of the true log-odds, where under-confidence inside the moons shows) give the shape of
+the miscalibration.
 
 Each variant (JSON settings over the model's config at that noise level, ``{}`` = the config
 itself) is fitted on the data seeds of the moons search (``make_ssl_moons`` with
@@ -43,6 +44,11 @@ from skdgm.datasets import make_ssl_moons
 BANDS = {"boundary": (0.0, 0.9), "between": (0.9, 0.99), "inside": (0.99, 1.0 + 1e-12)}
 #: bins of p*(class 1|x) of the reliability curve
 N_BINS = 20
+#: edges of the bins of the true log-odds log p*(1|x) / p*(0|x) of the log-odds curve (the
+#: first and last bins open-ended), and the clip of the model's log-odds (+-20: probabilities
+#: within 2e-9 of 0 or 1)
+LOGIT_EDGES = np.linspace(-16, 16, 17)
+LOGIT_CLIP = 20.0
 
 
 def gap_decomposition(proba: np.ndarray, log_post: np.ndarray, y: np.ndarray) -> dict:
@@ -84,6 +90,15 @@ def gap_decomposition(proba: np.ndarray, log_post: np.ndarray, y: np.ndarray) ->
     out["reliability"] = [
         [float(np.mean(truth[which == b, 1])), float(np.mean(p[which == b, 1])),
          int(np.sum(which == b))] if np.any(which == b) else None for b in range(N_BINS)]
+    # the same on the log-odds scale, where under-confidence inside the moons shows
+    # (p = 0.99 against p* = 0.9999 is 4.6 against 9.2)
+    true_logit = log_post[:, 1] - log_post[:, 0]
+    logit = np.clip(log_p[:, 1] - log_p[:, 0], -LOGIT_CLIP, LOGIT_CLIP)
+    which = np.clip(np.digitize(true_logit, LOGIT_EDGES) - 1, 0, len(LOGIT_EDGES) - 2)
+    out["log_odds"] = [
+        [float(np.mean(true_logit[which == b])), float(np.mean(logit[which == b])),
+         int(np.sum(which == b))] if np.any(which == b) else None
+        for b in range(len(LOGIT_EDGES) - 1)]
     return out
 
 
@@ -110,7 +125,7 @@ def fit_one(model: str, noise: float, seed: int, variant: str, n_gibbs: list[int
             out.update(scores)
         else:
             out["by_n_gibbs"][str(steps)] = {
-                k: v for k, v in scores.items() if k != "reliability"}
+                k: v for k, v in scores.items() if k not in ("reliability", "log_odds")}
     return out
 
 
@@ -136,25 +151,30 @@ def summarise(rows: list[dict], variants: list[str]) -> list[dict]:
 
 
 def plot(rows: list[dict], variants: list[str], path: Path) -> None:
-    """Reliability curves: the model's mean p(class 1|x) against the truth's, per variant
-    (mean over its seeds, bins with rows in every seed)."""
+    """Reliability curves, per variant (means over its seeds, bins with rows in every seed):
+    the model's mean p(class 1|x) against the truth's, and the same on the log-odds scale."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, label="the Bayes classifier")
-    for variant in variants:
-        sel = [r["reliability"] for r in rows if r["variant"] == variant]
-        if not sel:
-            continue
-        pts = [(np.mean([c[b][0] for c in sel]), np.mean([c[b][1] for c in sel]))
-               for b in range(N_BINS) if all(c[b] is not None for c in sel)]
-        ax.plot(*zip(*pts), marker="o", ms=3, label=variant if variant != "{}" else "config")
-    ax.set_xlabel("true posterior p*(class 1 | x), bin mean")
-    ax.set_ylabel("model p(class 1 | x), bin mean")
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5))
+    panels = (("reliability", "p*(class 1 | x)", "p(class 1 | x)", (0, 1)),
+              ("log_odds", "log p*(1|x) / p*(0|x)", "log p(1|x) / p(0|x)",
+               (-LOGIT_CLIP, LOGIT_CLIP)))
+    for ax, (key, xlabel, ylabel, lims) in zip(axes, panels):
+        ax.plot(lims, lims, color="grey", lw=0.8, label="the Bayes classifier")
+        for variant in variants:
+            sel = [r[key] for r in rows if r["variant"] == variant and key in r]
+            if not sel:
+                continue
+            pts = [(np.mean([c[b][0] for c in sel]), np.mean([c[b][1] for c in sel]))
+                   for b in range(len(sel[0])) if all(c[b] is not None for c in sel)]
+            ax.plot(*zip(*pts), marker="o", ms=3,
+                    label=variant if variant != "{}" else "config")
+        ax.set_xlabel(f"truth: {xlabel}, bin mean")
+        ax.set_ylabel(f"model: {ylabel}, bin mean")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

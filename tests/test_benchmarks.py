@@ -819,8 +819,24 @@ def test_bayes_gap_decomposition_against_direct_computations():
     assert same["expected_kl"] == pytest.approx(0, abs=1e-12)
     assert same["gap"] == pytest.approx(0, abs=1e-12)
     assert same["share_wrong_side"] == 0
-    rel = [b for b in d["reliability"] if b is not None]
-    assert sum(b[2] for b in rel) == n
+    for key in ("reliability", "log_odds"):  # every row falls in one bin
+        assert sum(b[2] for b in d[key] if b is not None) == n
+    # the truth against itself: each bin's model log-odds is the mean of its rows' true
+    # log-odds clipped at +-LOGIT_CLIP (bins found row by row, the end bins open-ended)
+    from benchmarks.bayes_gap import LOGIT_CLIP, LOGIT_EDGES
+
+    true_logit = log_post[:, 1] - log_post[:, 0]
+    members = [[] for _ in range(len(LOGIT_EDGES) - 1)]
+    for t in true_logit:
+        inner = [i for i in range(1, len(LOGIT_EDGES) - 2)
+                 if LOGIT_EDGES[i] <= t < LOGIT_EDGES[i + 1]]
+        members[inner[0] if inner else (0 if t < 0 else len(members) - 1)].append(t)
+    for rows, got in zip(members, same["log_odds"]):
+        assert (got is None) == (not rows)
+        if rows:
+            assert got[0] == pytest.approx(np.mean(rows))
+            assert got[1] == pytest.approx(np.mean(np.clip(rows, -LOGIT_CLIP, LOGIT_CLIP)))
+            assert got[2] == len(rows)
 
 
 def test_bayes_gap_tiny(tmp_path):
