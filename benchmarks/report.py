@@ -1558,8 +1558,8 @@ def bayes_gap(files: list[Path] | None = None) -> str:
                 f"{s['kl_between']:.4f} ({100 * s['share_between']:.0f}%) | "
                 f"{s['kl_inside']:.4f} ({100 * s['share_inside']:.0f}%) | "
                 f"{s['entropy']:.4f} ({s['bayes_entropy']:.4f}) |" + per_steps)
-        lines += ["", "Per fit (the fit's own chain"
-                  + (f", {fitted} Gibbs steps" if fitted else "") + "):", "",
+        lines += ["", "Per fit" + (f" (the fit's own chain, {fitted} Gibbs steps)"
+                                   if fitted else "") + ":", "",
                   "| variant | seed | accuracy | log p(y\\|x) | Bayes log p(y\\|x) "
                   "| expected KL | over-confident part | wrong-side part |",
                   "|---|---|---|---|---|---|---|---|"]
@@ -1728,8 +1728,32 @@ def _glance_moons() -> list[str]:
                      f"{'yes' if test_ok else '**no**'} | {'yes' if train_ok else '**no**'} |")
     lines.append(f"\nAt or above the thesis (accuracy, and log p(y|x) where it prints one): "
                  f"{met['test']} of {total} on the test rows, {met['train']} of {total} on the "
-                 f"training rows.  " + _bayes_line())
+                 f"training rows.  " + _bayes_line() + _bayes_gap_line())
     return lines
+
+
+def _bayes_gap_line() -> str:
+    """One sentence per model from the ``bayes_gap`` runs (their config's fits): how far its
+    probabilities are from the true posterior, and how much of that is over-confidence."""
+    from benchmarks._common import load_config
+
+    parts = []
+    for path in sorted(RESULTS.glob("bayes_gap*/bayes_gap.json")):
+        d = json.loads(path.read_text())
+        model, noise = d["args"]["model"], d["args"]["noise"]
+        stale = load_config("moons", model, noise)[1] != d["config"]
+        for s in d["summary"]:
+            if s["variant"] in ("{}", "") and s["expected_kl"] > 0:
+                parts.append(f"{model} at noise {noise} {s['expected_kl']:.3f} nats per row "
+                             f"({100 * s['kl_overconfident'] / s['expected_kl']:.0f}% of it "
+                             f"over-confident)"
+                             + (", on settings its config file has since changed" if stale
+                                else ""))
+    if not parts:
+        return ""
+    return ("Where the log p(y|x) gaps lie (the section *Moons log p(y|x) against the Bayes "
+            "classifier*): the expected KL of each config's predictions from the true "
+            "posterior on validation draws, " + "; ".join(parts) + ".\n")
 
 
 def _is_quick_profile(args: dict) -> bool:

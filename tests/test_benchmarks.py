@@ -839,7 +839,7 @@ def test_bayes_gap_decomposition_against_direct_computations():
             assert got[2] == len(rows)
 
 
-def test_bayes_gap_tiny(tmp_path):
+def test_bayes_gap_tiny(tmp_path, monkeypatch):
     from benchmarks import bayes_gap, report
 
     bayes_gap.main(["--model", "SSLAPD", "--seeds", "10", "--variants", "{}",
@@ -855,3 +855,13 @@ def test_bayes_gap_tiny(tmp_path):
     # the command it prints parses back into the run's arguments
     cmd = text.split("Command `")[1].split("`")[0]
     assert shlex.split(cmd)[3:5] == ["--model", "SSLAPD"]
+    # the at-a-glance sentence names each run's config fit, and says when the config moved on
+    results = tmp_path / "results"
+    (results / "bayes_gap_x").mkdir(parents=True)
+    (results / "bayes_gap_x" / "bayes_gap.json").write_text(json.dumps(res))
+    monkeypatch.setattr(report, "RESULTS", results)
+    line = report._bayes_gap_line()
+    assert "SSLAPD at noise 0.2" in line and "since changed" not in line
+    res["config"] = {**res["config"], "prior_std": 123.0}
+    (results / "bayes_gap_x" / "bayes_gap.json").write_text(json.dumps(res))
+    assert "since changed" in report._bayes_gap_line()
