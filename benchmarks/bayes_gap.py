@@ -20,8 +20,9 @@ the miscalibration.
 Each variant (JSON settings over the model's config at that noise level, ``{}`` = the config
 itself) is fitted on the data seeds of the moons search (``make_ssl_moons`` with
 ``random_state`` = seed, the model's ``random_state`` = seed) and scored on that search's
-validation draw (``random_state`` = 200000 + seed), never on the test sets; every fit is also
-scored with the longer or shorter Gibbs chains of ``--n-gibbs``.  A diagnostic: no config is
+validation draw (``random_state`` = 200000 + seed), never on the test sets; every fit of a
+model with a chain (``n_gibbs``; not DNN or M2, which predict with q(y|x)) is also scored with
+the longer or shorter chains of ``--n-gibbs``.  A diagnostic: no config is
 chosen from it.
 
 Run: ``python -m benchmarks.bayes_gap --model SSLAPD --noise 0.2 --seeds 10 11 12 13
@@ -113,12 +114,13 @@ def fit_one(model: str, noise: float, seed: int, variant: str, n_gibbs: list[int
     X_val, _, y_val = make_ssl_moons(n_samples, noise, random_state=200_000 + seed)
     log_post = bayes_moons_log_posterior(X_val, noise)
     clf = cls(random_state=seed, **params).fit(X, y)
-    fitted_steps = getattr(clf, "n_gibbs", None)
+    # DNN and M2 predict with q(y|x) alone: no chain (their ``n_gibbs`` is a fixed 1)
+    fitted_steps = clf.get_params().get("n_gibbs")
     out = {"fitted_n_gibbs": fitted_steps, "by_n_gibbs": {}}
+    if fitted_steps is None:  # a model without a chain: its one prediction rule
+        out.update(gap_decomposition(clf.predict_proba(X_val), log_post, y_val))
+        return out
     for steps in dict.fromkeys([fitted_steps, *n_gibbs]):  # the fit's own chain first
-        if steps is None:  # a model without a Gibbs chain: its one prediction rule
-            out.update(gap_decomposition(clf.predict_proba(X_val), log_post, y_val))
-            continue
         clf.n_gibbs = steps
         scores = gap_decomposition(clf.predict_proba(X_val), log_post, y_val)
         if steps == fitted_steps:

@@ -1539,6 +1539,8 @@ def _variant_name(variant: str) -> str:
 
 
 def bayes_gap(files: list[Path] | None = None) -> str:
+    from benchmarks._common import load_config
+
     head = ("### Moons log p(y|x) against the Bayes classifier: where the gap lies\n\n")
     files = sorted(RESULTS.glob("bayes_gap*/bayes_gap.json")) if files is None else files
     if not files:
@@ -1570,7 +1572,10 @@ def bayes_gap(files: list[Path] | None = None) -> str:
                + f" --n-jobs {a['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
         summary = d["summary"]
         steps = sorted({int(s) for v in summary for s in v["by_n_gibbs"]})
-        fitted = d["rows"][0].get("fitted_n_gibbs") if d["rows"] else None
+        # runs before the fix stored DNN's and M2's fixed n_gibbs of 1: they have no chain
+        cls = load_config("moons", a["model"])[0]
+        fitted = (d["rows"][0].get("fitted_n_gibbs")
+                  if d["rows"] and "n_gibbs" in cls().get_params() else None)
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
                   f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n",
                   "| variant | seeds | accuracy | log p(y\\|x) (Bayes) | expected KL "

@@ -855,6 +855,13 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     # the command it prints parses back into the run's arguments
     cmd = text.split("Command `")[1].split("`")[0]
     assert shlex.split(cmd)[3:5] == ["--model", "SSLAPD"]
+    # a model without a chain (M2 predicts with q(y|x)) records none and is shown without one
+    bayes_gap.main(["--model", "M2", "--seeds", "10", "--n-gibbs", "3", "--n-samples", "150",
+                    "--epochs-scale", "0.01", "--n-jobs", "1", "--out", str(tmp_path / "m2")])
+    m2 = json.loads((tmp_path / "m2" / "bayes_gap.json").read_text())
+    assert m2["rows"][0]["fitted_n_gibbs"] is None and m2["rows"][0]["by_n_gibbs"] == {}
+    m2_text = report.bayes_gap([tmp_path / "m2" / "bayes_gap.json"])
+    assert "Per fit:" in m2_text and "Gibbs steps" not in m2_text
     # the at-a-glance sentence names each run's config fit, and says when the config moved on
     results = tmp_path / "results"
     (results / "bayes_gap_x").mkdir(parents=True)
