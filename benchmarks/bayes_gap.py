@@ -20,9 +20,9 @@ the miscalibration.
 Each variant (JSON settings over the model's config at that noise level, ``{}`` = the config
 itself) is fitted on the data seeds of the moons search (``make_ssl_moons`` with
 ``random_state`` = seed, the model's ``random_state`` = seed) and scored on that search's
-validation draw (``random_state`` = 200000 + seed), never on the test sets; every fit of a
-model with a chain (``n_gibbs``; not DNN or M2, which predict with q(y|x)) is also scored with
-the longer or shorter chains of ``--n-gibbs``.  A diagnostic: no config is
+validation draw (:func:`benchmarks.moons_search.validation_set`), never on the test sets;
+every fit of a model with a chain (``n_gibbs``; not DNN or M2, which predict with q(y|x)) is
+also scored with the longer or shorter chains of ``--n-gibbs``.  A diagnostic: no config is
 chosen from it.
 
 Run: ``python -m benchmarks.bayes_gap --model SSLAPD --noise 0.2 --seeds 10 11 12 13
@@ -39,6 +39,7 @@ import numpy as np
 
 from benchmarks._common import load_config, machine_info, run_and_record, write_results
 from benchmarks.batch_norm import bayes_moons_log_posterior
+from benchmarks.moons_search import validation_set
 from skdgm.datasets import make_ssl_moons
 
 #: bounds of the truth's confidence max_y p*(y|x) that split the rows into bands
@@ -111,7 +112,7 @@ def fit_one(model: str, noise: float, seed: int, variant: str, n_gibbs: list[int
     if "kl_warmup" in params:
         params["kl_warmup"] = min(params["kl_warmup"], params["max_epochs"])
     X, y, _ = make_ssl_moons(n_samples, noise, random_state=seed)
-    X_val, _, y_val = make_ssl_moons(n_samples, noise, random_state=200_000 + seed)
+    X_val, y_val = validation_set(n_samples, noise, seed)
     log_post = bayes_moons_log_posterior(X_val, noise)
     clf = cls(random_state=seed, **params).fit(X, y)
     # DNN and M2 predict with q(y|x) alone: no chain (their ``n_gibbs`` is a fixed 1)

@@ -76,6 +76,13 @@ def effective_point(model: str, point: dict, keys) -> dict:
     return {k: point.get(k, defaults[k]) for k in keys}
 
 
+def validation_set(n_samples: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fully labeled validation draw that scores fits on training seed ``seed`` (its own
+    ``random_state``, apart from the training and the benchmark's test draws)."""
+    X_val, _, y_val = make_ssl_moons(n_samples, noise, random_state=200_000 + seed)
+    return X_val, y_val
+
+
 def fit_one(model: str, noise: float, point: dict, seed: int, n_samples: int,
             epochs_scale: float) -> dict:
     cls, params = load_config("moons", model)  # reference settings; the grid point on top
@@ -84,7 +91,7 @@ def fit_one(model: str, noise: float, point: dict, seed: int, n_samples: int,
     if "kl_warmup" in params:
         params["kl_warmup"] = min(params["kl_warmup"], params["max_epochs"])
     X, y, _ = make_ssl_moons(n_samples, noise, random_state=seed)
-    X_val, _, y_val = make_ssl_moons(n_samples, noise, random_state=200_000 + seed)
+    X_val, y_val = validation_set(n_samples, noise, seed)
     try:
         est = cls(random_state=seed, **params).fit(X, y)
     except TrainingDivergedError as err:  # a setting that diverges is a bad setting, not a crash
