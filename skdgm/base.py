@@ -368,6 +368,10 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
                 outs.append(fn(module, x, gen, *extra))
         return torch.cat(outs, dim=row_dim).cpu().numpy().astype(np.float64)
 
+    def _prediction_kwargs(self) -> dict:
+        """Extra keyword arguments of the module's prediction methods (none here)."""
+        return {}
+
     def predict_proba(self, X) -> np.ndarray:
         """Predictive class probabilities, shape ``(n_samples, n_classes)``, columns in the
         order of ``classes_``.
@@ -379,7 +383,8 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate_X(X)
         # global draws of every step (SSLAPD's weights) are sampled once and shared by the
         # chunks: rows see the same weights wherever they fall, and no chunk redraws them
-        proba = self._batched(X, lambda m, x, g, s: m.predict_proba(x, self.n_gibbs, g, s),
+        kw = self._prediction_kwargs()
+        proba = self._batched(X, lambda m, x, g, s: m.predict_proba(x, self.n_gibbs, g, s, **kw),
                               shared=lambda m, g: m.sample_global_steps(self.n_gibbs, g))
         return proba / proba.sum(axis=-1, keepdims=True)  # exact simplex in float64
 
@@ -395,8 +400,9 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         n_draws = self.n_draws if n_draws is None else int(n_draws)
         if n_draws < 1:
             raise ValueError(f"n_draws must be >= 1, got {n_draws}.")
+        kw = self._prediction_kwargs()
         probs = self._batched(
-            X, lambda m, x, g, w: m.predict_proba_samples(x, n_draws, self.n_gibbs, g, w),
+            X, lambda m, x, g, w: m.predict_proba_samples(x, n_draws, self.n_gibbs, g, w, **kw),
             row_dim=1, n_draws=n_draws, shared=lambda m, g: m.sample_global(n_draws, g))
         return probs / probs.sum(axis=-1, keepdims=True)
 
@@ -439,7 +445,8 @@ class GenerativeMixin(TransformerMixin):
         """
         X = self._validate_X(X)
         # like predict_proba: one weight draw per Gibbs step (SSLAPD), shared by all chunks
-        return self._batched(X, lambda m, x, g, s: m.transform(x, self.n_gibbs, g, s),
+        kw = self._prediction_kwargs()
+        return self._batched(X, lambda m, x, g, s: m.transform(x, self.n_gibbs, g, s, **kw),
                              shared=lambda m, g: m.sample_global_steps(self.n_gibbs, g))
 
     def sample(self, n_samples: int = 1, mean: bool = False) -> np.ndarray:

@@ -11,8 +11,15 @@ from skdgm.base import BaseDGMClassifier, GenerativeMixin
 from skdgm.nn.ssl_dgm import SSLDGM
 
 
-class RecognitionMixin:
-    """``recognition_proba``: the recognition net q(y|x) of SSLPE/SSLAPD on its own."""
+class GibbsChainMixin:
+    """What SSLPE and SSLAPD share beyond the base class: the ``gibbs_y`` rule of their Gibbs
+    chain and ``recognition_proba``, the net q(y|x) the chain starts from."""
+
+    _parameter_constraints = {**BaseDGMClassifier._parameter_constraints,
+                              "gibbs_y": [StrOptions({"sample", "argmax"})]}
+
+    def _prediction_kwargs(self) -> dict:
+        return {"argmax_y": self.gibbs_y == "argmax"}
 
     def recognition_proba(self, X) -> np.ndarray:
         """Class probabilities of the recognition net q(y|x) alone, shape ``(n_samples,
@@ -29,7 +36,7 @@ class RecognitionMixin:
         return proba / proba.sum(axis=-1, keepdims=True)  # exact simplex in float64
 
 
-class SSLPEClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
+class SSLPEClassifier(GibbsChainMixin, GenerativeMixin, BaseDGMClassifier):
     """Semi-supervised deep generative classifier with point-estimate weights (SSLPE).
 
     p(z) = N(0, I); p(x|z) Gaussian or Bernoulli; p(y|x, z) = Cat(NN_y([x, z]));
@@ -84,6 +91,12 @@ class SSLPEClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
         not clip.
     n_gibbs : int, default=10
         Gibbs steps T for prediction (thesis 4.4).
+    gibbs_y : {"sample", "argmax"}, default="sample"
+        How the Gibbs chain sets y: "sample" draws y0 ~ q(y|x) and each y ~ p(y|x, z, W) (the
+        thesis's text, 4.4); "argmax" takes the most probable class instead, as the thesis's
+        code did (its published tables came from it).  Used by ``predict_proba``,
+        ``predict_proba_samples``, ``transform`` and ``n_init``'s choice; see BENCHMARKS.md
+        for what it changes on the moons.
     n_draws : int, default=10
         Default number of posterior draws of :meth:`predict_proba_samples`.
     n_init : int, default=1
@@ -151,8 +164,26 @@ class SSLPEClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
 
     _module_class = SSLDGM
 
+    def __init__(self, *, hidden_sizes=(128, 128), n_latent=5, likelihood="gaussian",
+                 activation="relu", batch_norm=True, max_epochs=15, batch_size=100,
+                 labeled_batch_size=None, lr=7e-4, lr_decay=1.0, weight_decay=0.0,
+                 kl_warmup=5, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
+                 max_grad_norm=None, n_gibbs=10, gibbs_y="sample", n_draws=10, n_init=1,
+                 init_selection="entropy", train_split=None, callbacks=None, device="cpu",
+                 verbose=0, warm_start=False, random_state=None):
+        super().__init__(
+            hidden_sizes=hidden_sizes, n_latent=n_latent, likelihood=likelihood,
+            activation=activation, batch_norm=batch_norm, max_epochs=max_epochs,
+            batch_size=batch_size, labeled_batch_size=labeled_batch_size, lr=lr,
+            lr_decay=lr_decay, weight_decay=weight_decay, kl_warmup=kl_warmup,
+            labeled_weight=labeled_weight, alpha=alpha, n_mc_samples=n_mc_samples,
+            max_grad_norm=max_grad_norm, n_gibbs=n_gibbs, n_draws=n_draws, n_init=n_init,
+            init_selection=init_selection, train_split=train_split, callbacks=callbacks,
+            device=device, verbose=verbose, warm_start=warm_start, random_state=random_state)
+        self.gibbs_y = gibbs_y
 
-class SSLAPDClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
+
+class SSLAPDClassifier(GibbsChainMixin, GenerativeMixin, BaseDGMClassifier):
     """Semi-supervised deep generative classifier with a posterior over W_y (SSLAPD).
 
     As :class:`SSLPEClassifier`, but the classifier p(y|x, z, W) has a factorised Gaussian
@@ -191,7 +222,7 @@ class SSLAPDClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
     _module_class = SSLDGM
     _bayesian_param_patterns = ("classifier.*",)
     _parameter_constraints = {
-        **BaseDGMClassifier._parameter_constraints,
+        **GibbsChainMixin._parameter_constraints,
         "init_log_var": [Interval(Real, None, None, closed="neither")],
         "prior_std": [Interval(Real, 0, None, closed="neither")],
         "bn_statistics": [StrOptions({"weight_means", "sampled"})],
@@ -201,7 +232,7 @@ class SSLAPDClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
                  activation="relu", batch_norm=True, max_epochs=50, batch_size=100,
                  labeled_batch_size=None, lr=3e-3, lr_decay=1.0, weight_decay=0.0,
                  kl_warmup=15, labeled_weight="balanced", alpha="auto", n_mc_samples=1,
-                 max_grad_norm=None, n_gibbs=10, n_draws=10, n_init=1,
+                 max_grad_norm=None, n_gibbs=10, gibbs_y="sample", n_draws=10, n_init=1,
                  init_selection="entropy", init_log_var=-10.0, prior_std=1.0,
                  bn_statistics="weight_means", train_split=None, callbacks=None, device="cpu",
                  verbose=0, warm_start=False, random_state=None):
@@ -214,6 +245,7 @@ class SSLAPDClassifier(RecognitionMixin, GenerativeMixin, BaseDGMClassifier):
             max_grad_norm=max_grad_norm, n_gibbs=n_gibbs, n_draws=n_draws, n_init=n_init,
             init_selection=init_selection, train_split=train_split, callbacks=callbacks,
             device=device, verbose=verbose, warm_start=warm_start, random_state=random_state)
+        self.gibbs_y = gibbs_y
         self.init_log_var = init_log_var
         self.prior_std = prior_std
         self.bn_statistics = bn_statistics

@@ -267,6 +267,9 @@ def test_parameters_follow_sklearn():
         assert clone(clf).get_params() == clf.get_params()
     assert "alpha" not in DNNClassifier().get_params()
     assert "n_gibbs" not in M2Classifier().get_params()
+    # no y chain: their predictions use q(y|x) or q(y|a, x), so no Gibbs rule for y
+    assert not any("gibbs_y" in cls().get_params()
+                   for cls in (DNNClassifier, M2Classifier, ADGMClassifier, SDGMClassifier))
     assert SDGMClassifier(n_auxiliary=3).get_params()["n_auxiliary"] == 3
     X, y = np.zeros((4, 2)), np.array([0, 1, -1, -1])
     with pytest.raises(ValueError, match="n_auxiliary"):

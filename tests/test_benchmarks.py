@@ -855,6 +855,11 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     # the command it prints parses back into the run's arguments
     cmd = text.split("Command `")[1].split("`")[0]
     assert shlex.split(cmd)[3:5] == ["--model", "SSLAPD"]
+    # each variant against the config, seed by seed (one seed here)
+    config_row, variant_row = res["rows"]
+    d_lp = variant_row["log_likelihood"] - config_row["log_likelihood"]
+    assert (f'`{{"prior_std": 0.5}}` against the config, seed by seed: log p(y|x) {d_lp:+.4f} '
+            f"nats (higher on {int(d_lp > 0)} of 1 seeds)") in text
     # a model without a chain (M2 predicts with q(y|x)) records none and is shown without one
     bayes_gap.main(["--model", "M2", "--seeds", "10", "--n-gibbs", "3", "--n-samples", "150",
                     "--epochs-scale", "0.01", "--n-jobs", "1", "--out", str(tmp_path / "m2")])
@@ -872,3 +877,15 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     res["config"] = {**res["config"], "prior_std": 123.0}
     (results / "bayes_gap_x" / "bayes_gap.json").write_text(json.dumps(res))
     assert "since changed" in report._bayes_gap_line()
+    # one sentence per model and noise, from the newest run that fits the config as it is
+    newer = {**res, "machine": {**res["machine"], "date": "2999-01-01 00:00 UTC"},
+             "summary": [{**s, "expected_kl": 0.5} for s in res["summary"]]}
+    (results / "bayes_gap_y").mkdir()
+    (results / "bayes_gap_y" / "bayes_gap.json").write_text(json.dumps(newer))
+    pilot = {**newer, "machine": {**res["machine"], "date": "3000-01-01 00:00 UTC"},
+             "args": {**res["args"], "variants": ['{"prior_std": 0.5}']},
+             "summary": [s for s in newer["summary"] if s["variant"] != "{}"]}
+    (results / "bayes_gap_z").mkdir()
+    (results / "bayes_gap_z" / "bayes_gap.json").write_text(json.dumps(pilot))
+    line = report._bayes_gap_line()
+    assert line.count("SSLAPD at noise 0.2") == 1 and "0.500 nats per row" in line

@@ -117,11 +117,39 @@ def test_prediction_passes_have_the_device_chunk_size(moons_small, monkeypatch):
     module = clf.net_.module_
     original = module.predict_proba
     monkeypatch.setattr(module, "predict_proba",
-                        lambda x, *a: seen.append(x.shape[0]) or original(x, *a))
+                        lambda x, *a, **kw: seen.append(x.shape[0]) or original(x, *a, **kw))
     proba = clf.predict_proba(X[:40])
     assert seen == [16, 16, 8] and proba.shape == (40, 2)
     clf.set_params(device="cuda")      # the rule only; nothing runs on a GPU here
     assert clf._chunk_rows() == 1000 and clf._chunk_rows(10) == 100
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_gibbs_y_sets_the_chain_rule_of_every_prediction_after_fit(cls, moons_small,
+                                                                    monkeypatch):
+    """``gibbs_y`` is a prediction setting: changed after fit it reaches the module's chain in
+    predict_proba, predict_proba_samples and transform (no refit); bad values are refused."""
+    X, y, _ = moons_small
+    clf = cls(**TINY).fit(X, y)
+    assert clf.get_params()["gibbs_y"] == "sample"
+    sampled = clf.predict_proba(X)
+    module = clf.net_.module_
+    seen = []
+    for name in ("predict_proba", "predict_proba_samples", "transform"):
+        run = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _run=run, _name=name, **kw:
+                            seen.append((_name, kw["argmax_y"])) or _run(*a, **kw))
+    clf.set_params(gibbs_y="argmax")
+    argmax = clf.predict_proba(X)
+    clf.predict_proba_samples(X[:5], n_draws=3)
+    clf.transform(X[:5])
+    assert seen == [("predict_proba", True), ("predict_proba_samples", True),
+                    ("transform", True)]
+    np.testing.assert_allclose(argmax.sum(1), 1.0)
+    assert not np.allclose(argmax, sampled)
+    np.testing.assert_array_equal(argmax, clf.predict_proba(X))  # seeded, as before
+    with pytest.raises(ValueError, match="gibbs_y"):
+        cls(**TINY, gibbs_y="mode").fit(X, y)
 
 
 def test_posterior_draws_are_shared_by_rows_in_different_chunks(moons_small, monkeypatch):
@@ -169,7 +197,8 @@ def test_gibbs_weight_draws_are_shared_by_rows_in_different_chunks(method, moons
     monkeypatch.setattr(module, "sample_classifier_weights",
                         lambda n, g=None: calls.append(n) or sample(n, g))
     run = getattr(module, method)
-    monkeypatch.setattr(module, method, lambda x, t, g, s: given.append(s) or run(x, t, g, s))
+    monkeypatch.setattr(module, method,
+                        lambda x, t, g, s, **kw: given.append(s) or run(x, t, g, s, **kw))
     rows = np.repeat(X[:1], 8, axis=0)
     out = getattr(clf, method)(rows)
     assert calls == [1, 1, 1]                      # one draw per step, for all four chunks

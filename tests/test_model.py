@@ -223,6 +223,35 @@ def test_gibbs_is_the_chain_average_of_the_classifier():
     torch.testing.assert_close(z_avg, z)
 
 
+@pytest.mark.parametrize("n_chains", [1, 3])
+def test_argmax_gibbs_chain_matches_an_explicit_loop(monkeypatch, n_chains):
+    """``argmax_y`` (the thesis's code): y0 = argmax q(y|x), then z at q(z|x, y)'s mean (noise
+    off), p = p(y|x, z), y = argmax p; the result is the average of the p's, the same for
+    every chain, and the sampled-y chain differs from it."""
+    model = _model(batch_norm=False).eval()
+    x = torch.rand(6, 3, dtype=torch.float64)
+    monkeypatch.setattr("skdgm.nn.ssl_dgm._randn_like", lambda t, g=None: torch.zeros_like(t))
+    probs, z_avg = model.gibbs(x, 4, n_chains, argmax_y=True,
+                               generator=torch.Generator().manual_seed(0))
+    expected, z_sum = [], []
+    for row in x:
+        y = int(torch.softmax(model.encoder_y(row[None]), -1).argmax())
+        ps, zs = [], []
+        for _ in range(4):
+            mean, _ = model.encode_z(row[None], F.one_hot(torch.tensor([y]), 4).double())
+            p = torch.softmax(model.classifier_logits(row[None, None], mean[None]), -1)[0, 0]
+            ps.append(p)
+            zs.append(mean[0])
+            y = int(p.argmax())
+        expected.append(torch.stack(ps).mean(0))
+        z_sum.append(torch.stack(zs).mean(0))
+    torch.testing.assert_close(probs, torch.stack(expected).expand(n_chains, 6, 4))
+    torch.testing.assert_close(z_avg, torch.stack(z_sum).expand(n_chains, 6, 2))
+    torch.testing.assert_close(model.predict_proba(x, 4, argmax_y=True), probs[0])
+    sampled, _ = model.gibbs(x, 4, n_chains, generator=torch.Generator().manual_seed(0))
+    assert not torch.allclose(sampled, probs)
+
+
 def test_sample_shapes():
     for lik in ("gaussian", "bernoulli"):
         model = _model(likelihood=lik).eval()

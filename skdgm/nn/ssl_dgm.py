@@ -167,11 +167,13 @@ class SSLDGM(SemiSupervisedModule):
     # -- prediction --------------------------------------------------------------------------
     def gibbs(self, x: torch.Tensor, n_steps: int, n_chains: int = 1,
               resample_weights: bool = True, generator: torch.Generator | None = None,
-              weights=None, step_weights: list | None = None
+              weights=None, step_weights: list | None = None, argmax_y: bool = False
               ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gibbs chains of thesis 4.4, all rows and chains batched.
 
-        y0 ~ q(y|x); then for each step: (W ~ q(W)), z ~ q(z|x, y), y ~ p(y|x, z, W).  Returns
+        y0 ~ q(y|x); then for each step: (W ~ q(W)), z ~ q(z|x, y), y ~ p(y|x, z, W).  With
+        ``argmax_y`` y0 and every y are the most probable class instead of a draw (the thesis's
+        code; its text samples them).  Returns
         the chain averages of p(y|x, z, W) (Rao-Blackwellised, shape ``(n_chains, n, K)``) and
         of z (eq. 4.24, shape ``(n_chains, n, Z)``).  With ``resample_weights=False`` each chain
         keeps one weight draw, so chains are draws from the posterior over W (used by BALD):
@@ -183,7 +185,10 @@ class SSLDGM(SemiSupervisedModule):
         """
         n, k, d = x.shape[0], self.n_classes, self.n_features
         q0 = self.recognition_proba(x)                                      # (n, K)
-        y = torch.multinomial(q0, n_chains, replacement=True, generator=generator).T  # (S, n)
+        if argmax_y:
+            y = q0.argmax(-1).expand(n_chains, n)                           # (S, n)
+        else:
+            y = torch.multinomial(q0, n_chains, replacement=True, generator=generator).T
         if resample_weights:
             weights = None
         elif weights is None:
@@ -213,7 +218,10 @@ class SSLDGM(SemiSupervisedModule):
             p = torch.softmax(self.classifier_logits_split(first_c, xp_c, z, w), dim=-1)
             prob_sum += p                                                  # (S, n, K)
             z_sum += z
-            y = torch.multinomial(p.reshape(-1, k), 1, generator=generator).reshape(n_chains, n)
+            if argmax_y:
+                y = p.argmax(-1)
+            else:
+                y = torch.multinomial(p.reshape(-1, k), 1, generator=generator).reshape(n_chains, n)
         return prob_sum / n_steps, z_sum / n_steps
 
     def recognition_proba(self, x: torch.Tensor) -> torch.Tensor:
@@ -226,12 +234,13 @@ class SSLDGM(SemiSupervisedModule):
         return self.sample_classifier_weights(n_draws, generator)
 
     def predict_proba_samples(self, x: torch.Tensor, n_draws: int, n_steps: int,
-                              generator: torch.Generator | None = None, global_draws=None
-                              ) -> torch.Tensor:
+                              generator: torch.Generator | None = None, global_draws=None,
+                              argmax_y: bool = False) -> torch.Tensor:
         """Per-draw class probabilities: for SSLAPD one W draw per chain (``global_draws`` if
-        given), z varied by its Gibbs chain; for SSLPE draws differ only through z."""
+        given), z varied by its Gibbs chain; for SSLPE draws differ only through z.
+        ``argmax_y`` as in :meth:`gibbs`."""
         return self.gibbs(x, n_steps, n_draws, resample_weights=False, generator=generator,
-                          weights=global_draws)[0]
+                          weights=global_draws, argmax_y=argmax_y)[0]
 
     #: at most this many bytes of weight draws are kept for :meth:`sample_global_steps`
     #: (about 28 MB for 10 steps at MNIST size); beyond it each chunk draws its own
@@ -250,19 +259,21 @@ class SSLDGM(SemiSupervisedModule):
         return [self.sample_classifier_weights(1, generator) for _ in range(n_steps)]
 
     def predict_proba(self, x: torch.Tensor, n_steps: int,
-                      generator: torch.Generator | None = None, step_draws=None
-                      ) -> torch.Tensor:
+                      generator: torch.Generator | None = None, step_draws=None,
+                      argmax_y: bool = False) -> torch.Tensor:
         """Gibbs predictive p(y|x) with W resampled at every step (thesis 4.4); ``step_draws``
-        (from :meth:`sample_global_steps`) fixes the draw of each step."""
+        (from :meth:`sample_global_steps`) fixes the draw of each step; ``argmax_y`` as in
+        :meth:`gibbs`."""
         return self.gibbs(x, n_steps, 1, resample_weights=True, generator=generator,
-                          step_weights=step_draws)[0][0]
+                          step_weights=step_draws, argmax_y=argmax_y)[0][0]
 
     def transform(self, x: torch.Tensor, n_steps: int,
-                  generator: torch.Generator | None = None, step_draws=None) -> torch.Tensor:
-        """Gibbs-averaged latent code z-hat (eq. 4.24); ``step_draws`` as in
+                  generator: torch.Generator | None = None, step_draws=None,
+                  argmax_y: bool = False) -> torch.Tensor:
+        """Gibbs-averaged latent code z-hat (eq. 4.24); ``step_draws`` and ``argmax_y`` as in
         :meth:`predict_proba`."""
         return self.gibbs(x, n_steps, 1, resample_weights=True, generator=generator,
-                          step_weights=step_draws)[1][0]
+                          step_weights=step_draws, argmax_y=argmax_y)[1][0]
 
     def sample(self, n: int, generator: torch.Generator | None = None, mean: bool = False
                ) -> torch.Tensor:
