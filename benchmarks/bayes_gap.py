@@ -14,8 +14,9 @@ the noise of the drawn labels.  Per row it is split by
 and the rows where the model's and the Bayes classifier's decisions differ (*wrong side*)
 carry the part of the gap that the boundary's position, not its sharpness, costs.  Reliability
 curves (the model's mean p(class 1|x) in 20 bins of p*(class 1|x), and its mean log-odds in
-bins of the true log-odds, where under-confidence inside the moons shows) give the shape of
-the miscalibration.
+bins of the true log-odds, where under-confidence inside the moons shows, with each bin's
+part of the expected KL and the spread of the model's log-odds) give the shape of the
+miscalibration.
 
 Each variant (JSON settings over the model's config at that noise level, ``{}`` = the config
 itself) is fitted on the data seeds of the moons search (``make_ssl_moons`` with
@@ -97,10 +98,14 @@ def gap_decomposition(proba: np.ndarray, log_post: np.ndarray, y: np.ndarray) ->
     true_logit = log_post[:, 1] - log_post[:, 0]
     logit = np.clip(log_p[:, 1] - log_p[:, 0], -LOGIT_CLIP, LOGIT_CLIP)
     which = np.clip(np.digitize(true_logit, LOGIT_EDGES) - 1, 0, len(LOGIT_EDGES) - 2)
+    # per bin: the truth's and the model's mean log-odds, the rows, the bin's part of the
+    # expected KL (and of its under-confident part), and the spread of the model's log-odds
+    # (at the same truth, scatter costs KL even where the means agree: the KL is convex)
     out["log_odds"] = [
         [float(np.mean(true_logit[which == b])), float(np.mean(logit[which == b])),
-         int(np.sum(which == b))] if np.any(which == b) else None
-        for b in range(len(LOGIT_EDGES) - 1)]
+         int(np.sum(which == b)), float(np.sum(kl_rows[which == b]) / n),
+         float(np.sum(kl_rows[(which == b) & ~over]) / n), float(np.std(logit[which == b]))]
+        if np.any(which == b) else None for b in range(len(LOGIT_EDGES) - 1)]
     return out
 
 

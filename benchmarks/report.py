@@ -1625,9 +1625,39 @@ def bayes_gap(files: list[Path] | None = None) -> str:
                 f"({100 * s['kl_boundary_overconfident'] / kl:.0f}% over-confident there), "
                 f"{100 * s['kl_inside'] / kl:.0f}% inside the moons "
                 f"({100 * s['kl_inside_overconfident'] / kl:.0f}% over-confident there).")
+        text += _bayes_gap_log_odds(d["rows"], a["variants"])
         text += _bayes_gap_pairs(d["rows"], a["variants"])
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
+
+
+#: groups of the log-odds bins of ``bayes_gap`` (edges -16, -14, ..., 16, end bins open) by
+#: the truth's |log-odds|: bin b spans [2b - 16, 2b - 14)
+_LOG_ODDS_GROUPS = {"below 2": (7, 8), "2-6": (5, 6, 9, 10), "6-10": (3, 4, 11, 12),
+                    "10 and above": (0, 1, 2, 13, 14, 15)}
+
+
+def _bayes_gap_log_odds(rows: list[dict], variants: list[str]) -> list[str]:
+    """One sentence per variant: its expected KL by how certain the truth is on the log-odds
+    scale (means over seeds), and the scatter of the model's log-odds within a bin (runs
+    from 2026-11-29 on record both)."""
+    out = []
+    for v in variants:
+        sel = [r["log_odds"] for r in rows if r["variant"] == v and "log_odds" in r]
+        if not sel or any(len(b) < 6 for c in sel for b in c if b):
+            continue
+        parts = []
+        for name, bins in _LOG_ODDS_GROUPS.items():
+            kl = np.mean([sum(c[b][3] for b in bins if c[b]) for c in sel])
+            under = np.mean([sum(c[b][4] for b in bins if c[b]) for c in sel])
+            spread = [c[b][5] for c in sel for b in bins if c[b] and c[b][2] >= 20]
+            scatter = (f"; the model's log-odds scatter with std {np.mean(spread):.1f} "
+                       "within a bin" if spread else "")
+            parts.append(f"{name} {kl:.4f} ({100 * under / kl if kl > 0 else 0:.0f}% "
+                         f"under-confident{scatter})")
+        out.append(f"{_variant_name(v)[0].upper() + _variant_name(v)[1:]}, the expected KL by "
+                   f"the truth's |log-odds| (bins 2 wide): " + ", ".join(parts) + ".")
+    return out
 
 
 def _bayes_gap_pairs(rows: list[dict], variants: list[str]) -> list[str]:

@@ -821,22 +821,29 @@ def test_bayes_gap_decomposition_against_direct_computations():
     assert same["share_wrong_side"] == 0
     for key in ("reliability", "log_odds"):  # every row falls in one bin
         assert sum(b[2] for b in d[key] if b is not None) == n
+    # the log-odds bins' parts of the expected KL add up to it, and to its under-confident part
+    assert sum(b[3] for b in d["log_odds"] if b) == pytest.approx(d["expected_kl"])
+    assert sum(b[4] for b in d["log_odds"] if b) == pytest.approx(d["kl_underconfident"])
     # the truth against itself: each bin's model log-odds is the mean of its rows' true
     # log-odds clipped at +-LOGIT_CLIP (bins found row by row, the end bins open-ended)
     from benchmarks.bayes_gap import LOGIT_CLIP, LOGIT_EDGES
 
     true_logit = log_post[:, 1] - log_post[:, 0]
     members = [[] for _ in range(len(LOGIT_EDGES) - 1)]
-    for t in true_logit:
+    for i_row, t in enumerate(true_logit):
         inner = [i for i in range(1, len(LOGIT_EDGES) - 2)
                  if LOGIT_EDGES[i] <= t < LOGIT_EDGES[i + 1]]
-        members[inner[0] if inner else (0 if t < 0 else len(members) - 1)].append(t)
-    for rows, got in zip(members, same["log_odds"]):
-        assert (got is None) == (not rows)
-        if rows:
+        members[inner[0] if inner else (0 if t < 0 else len(members) - 1)].append(i_row)
+    for idx, got, noisy in zip(members, same["log_odds"], d["log_odds"]):
+        assert (got is None) == (not idx)
+        rows = true_logit[idx]
+        if idx:  # the noisy model's bin: its rows' KL, summed and divided by all rows
+            assert noisy[3] == pytest.approx(kl_rows[idx].sum() / n)
             assert got[0] == pytest.approx(np.mean(rows))
             assert got[1] == pytest.approx(np.mean(np.clip(rows, -LOGIT_CLIP, LOGIT_CLIP)))
             assert got[2] == len(rows)
+            assert got[3] == pytest.approx(0, abs=1e-12) and got[4] == pytest.approx(0, abs=1e-12)
+            assert got[5] == pytest.approx(np.std(np.clip(rows, -LOGIT_CLIP, LOGIT_CLIP)))
 
 
 def test_bayes_gap_tiny(tmp_path, monkeypatch):
@@ -852,6 +859,7 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     assert (tmp_path / "bayes_gap.png").is_file()
     text = report.bayes_gap(sorted(tmp_path.glob("bayes_gap.json")))
     assert "--epochs-scale 0.03" in text and "3 Gibbs steps" in text
+    assert "the expected KL by the truth's |log-odds| (bins 2 wide): below 2 " in text
     # the command it prints parses back into the run's arguments
     cmd = text.split("Command `")[1].split("`")[0]
     assert shlex.split(cmd)[3:5] == ["--model", "SSLAPD"]
