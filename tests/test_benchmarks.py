@@ -686,6 +686,8 @@ def test_at_a_glance_mnist_takes_current_settings_only(tmp_path, monkeypatch):
             "args": {"profile": "quick", "labels": PROFILES["quick"]["labels"], "epochs": epochs,
                      "device": "cpu", "set": "{}", **args},
             "config": {"SSLPE": config},
+            "rows": [{"labels_per_class": 100, "model": "SSLPE", "split": 0, "epochs": epochs,
+                      "accuracy": acc / 100}],
             "summary": [{"labels_per_class": 100, "model": "SSLPE", "epochs": epochs,
                          "accuracy_mean": acc, "thesis_accuracy": 96.4}]}))
 
@@ -708,8 +710,8 @@ def test_at_a_glance_mnist_takes_current_settings_only(tmp_path, monkeypatch):
 
 def test_at_a_glance_mnist_label_draws_pool_splits_across_runs(tmp_path, monkeypatch):
     """The label-draws column pools the newest fit of each split over runs on today's settings
-    at the epochs with the most draws; a multi-split run's mean never enters the one-draw
-    'most epochs' column, which among equal epochs prefers split 0."""
+    at the epochs with the most draws; the one-draw 'most epochs' column takes single fits,
+    those of a multi-split run too (never its mean), and among equal epochs prefers split 0."""
     from benchmarks import report
     from benchmarks._common import read_configs
 
@@ -731,7 +733,7 @@ def test_at_a_glance_mnist_label_draws_pool_splits_across_runs(tmp_path, monkeyp
     write("mnist_a", "2026-11-27 01:00", [0], 32, [80.0])
     write("mnist_b", "2026-11-27 02:00", [0, 1, 2], 32, [90.0, 91.0, 92.0])  # split 0 is newer
     write("mnist_c", "2026-11-27 03:00", [3], 32, [93.0])
-    write("mnist_d", "2026-11-27 04:00", [0, 1], 48, [99.0, 99.0])   # fewer draws at 48
+    write("mnist_d", "2026-11-27 04:00", [0, 1], 48, [97.0, 99.0])   # fewer draws at 48
     write("mnist_e", "2026-11-27 05:00", [4], 32, [50.0], set_='{"SSLAPD": {"lr": 1}}')
     monkeypatch.setattr(report, "RESULTS", tmp_path)
     text = "\n".join(report._glance_mnist())
@@ -739,8 +741,13 @@ def test_at_a_glance_mnist_label_draws_pool_splits_across_runs(tmp_path, monkeyp
     expected = (f"| {acc.mean():.2f} ({acc.std():.2f}) ({acc.mean() - 92.3:+.2f}) | "
                 "4 (splits 0, 1, 2, 3), 32, `mnist_b`, `mnist_c` |")
     line = next(ln for ln in text.splitlines() if ln.startswith("| 20 | SSLAPD |"))
-    # most epochs: of the one-draw fits at 32 epochs, split 0 (mnist_a) before split 3
-    assert line.startswith("| 20 | SSLAPD | 92.3 (0.73) | – | 80.00 (-12.30) | 32, `mnist_a` |")
+    # most epochs: the 48-epoch fits of mnist_d, split 0 (not split 1, nor their mean)
+    assert line.startswith("| 20 | SSLAPD | 92.3 (0.73) | – | 97.00 (+4.70) | 48, `mnist_d` |")
+    # without mnist_d: of the 32-epoch fits, split 0, the newest (mnist_b's, not mnist_a's)
+    (tmp_path / "mnist_d" / "mnist.json").unlink()
+    line = next(ln for ln in "\n".join(report._glance_mnist()).splitlines()
+                if ln.startswith("| 20 | SSLAPD |"))
+    assert line.startswith("| 20 | SSLAPD | 92.3 (0.73) | – | 90.00 (-2.30) | 32, `mnist_b` |")
     assert line.endswith(expected)
 
 
