@@ -1631,10 +1631,19 @@ def bayes_gap(files: list[Path] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: groups of the log-odds bins of ``bayes_gap`` (edges -16, -14, ..., 16, end bins open) by
-#: the truth's |log-odds|: bin b spans [2b - 16, 2b - 14)
-_LOG_ODDS_GROUPS = {"below 2": (7, 8), "2-6": (5, 6, 9, 10), "6-10": (3, 4, 11, 12),
-                    "10 and above": (0, 1, 2, 13, 14, 15)}
+#: groups of the truth's |log-odds| (lower, upper) by which the report sums the log-odds bins
+#: of ``bayes_gap`` (a bin joins the group holding the |log-odds| of its edge nearer 0)
+_LOG_ODDS_GROUPS = {"below 2": (0, 2), "2-6": (2, 6), "6-10": (6, 10),
+                    "10 and above": (10, np.inf)}
+
+
+def _log_odds_group_bins() -> dict[str, list[int]]:
+    from benchmarks.bayes_gap import LOGIT_EDGES
+
+    inner = [min(abs(lo), abs(hi)) if lo * hi > 0 else 0.0
+             for lo, hi in zip(LOGIT_EDGES[:-1], LOGIT_EDGES[1:])]
+    return {name: [b for b, m in enumerate(inner) if lo <= m < hi]
+            for name, (lo, hi) in _LOG_ODDS_GROUPS.items()}
 
 
 def _bayes_gap_log_odds(rows: list[dict], variants: list[str]) -> list[str]:
@@ -1647,7 +1656,7 @@ def _bayes_gap_log_odds(rows: list[dict], variants: list[str]) -> list[str]:
         if not sel or any(len(b) < 6 for c in sel for b in c if b):
             continue
         parts = []
-        for name, bins in _LOG_ODDS_GROUPS.items():
+        for name, bins in _log_odds_group_bins().items():
             kl = np.mean([sum(c[b][3] for b in bins if c[b]) for c in sel])
             under = np.mean([sum(c[b][4] for b in bins if c[b]) for c in sel])
             spread = [c[b][5] for c in sel for b in bins if c[b] and c[b][2] >= 20]

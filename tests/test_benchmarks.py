@@ -867,6 +867,12 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     text = report.bayes_gap(sorted(tmp_path.glob("bayes_gap.json")))
     assert "--epochs-scale 0.03" in text and "3 Gibbs steps" in text
     assert "the expected KL by the truth's |log-odds| (bins 2 wide): below 2 " in text
+    # the report's |log-odds| groups take every bin once, by its edge nearer 0
+    from benchmarks.bayes_gap import LOGIT_EDGES
+
+    groups = report._log_odds_group_bins()
+    assert sorted(sum(groups.values(), [])) == list(range(len(LOGIT_EDGES) - 1))
+    assert [LOGIT_EDGES[b] for b in groups["below 2"]] == [-2, 0]
     # the command it prints parses back into the run's arguments
     cmd = text.split("Command `")[1].split("`")[0]
     assert shlex.split(cmd)[3:5] == ["--model", "SSLAPD"]
