@@ -1884,7 +1884,7 @@ def _glance_mnist() -> list[str]:
         d = json.loads(path.read_text())
         if not d["args"].get("validation"):
             runs.append((path.parent.name, d))
-    quick, longest, thesis = {}, {}, {}
+    quick, thesis = {}, {}
     draws = {}      # (labels, model) -> epochs -> split -> (run name, accuracy %)
     for name, d in sorted(runs, key=lambda r: r[1]["machine"].get("date", "")):
         for s in d["summary"]:
@@ -1897,17 +1897,9 @@ def _glance_mnist() -> list[str]:
             if _is_quick_profile(d["args"]):
                 quick[key] = (name, s)                      # the newest quick-profile run
             for r in d.get("rows", []):
-                if (r["labels_per_class"], r["model"]) != key:
-                    continue
-                # the fit with the most epochs, then the lowest split (split 0: the draw
-                # every model has, so the column compares models on the same labels), then
-                # the newest; each fit of a several-split run counts on its own
-                rank = (r["epochs"], -r["split"])
-                if key not in longest or rank >= longest[key][3]:
-                    longest[key] = (name, 100 * r["accuracy"], r["epochs"], rank)
-                # the newest fit of a split
-                draws.setdefault(key, {}).setdefault(r["epochs"], {})[r["split"]] = (
-                    name, 100 * r["accuracy"])
+                if (r["labels_per_class"], r["model"]) == key:   # the newest fit of a split
+                    draws.setdefault(key, {}).setdefault(r["epochs"], {})[r["split"]] = (
+                        name, 100 * r["accuracy"])
     lines = ["**MNIST** (thesis Table 5.3, accuracy %; the thesis trained 100-150 epochs on "
              "five label draws and prints mean (std) over them).  Target: state the gap of "
              "the `--quick` profile honestly.  Only fits on today's settings of each model's "
@@ -1928,12 +1920,17 @@ def _glance_mnist() -> list[str]:
         return f"{acc:.2f} ({acc - thesis[key][0]:+.2f})"
 
     for key in sorted(thesis):
-        q, lg = quick.get(key), longest.get(key)
+        q = quick.get(key)
         cell_q = "–" if q is None else gap(q[1]["accuracy_mean"], key)
-        cell_l = "–" if lg is None else gap(lg[1], key)
-        where = "–" if lg is None else f"{lg[2]}, `{lg[0]}`"
-        cell_d = where_d = "–"
+        cell_l = where = cell_d = where_d = "–"
         by_epochs = draws.get(key, {})
+        if by_epochs:
+            # most epochs: the newest fit with the most epochs, of those the lowest split
+            # (split 0: the draw every model has, so the column compares models on the same
+            # labels); each fit of a several-split run counts on its own
+            most = max(by_epochs)
+            name, acc = by_epochs[most][min(by_epochs[most])]
+            cell_l, where = gap(acc, key), f"{most}, `{name}`"
         if by_epochs:
             epochs = max(by_epochs, key=lambda e: (len(by_epochs[e]), e))
             fits = by_epochs[epochs]
