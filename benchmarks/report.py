@@ -1631,6 +1631,77 @@ def bayes_gap(files: list[Path] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def restart_average(files: list[Path] | None = None) -> str:
+    """Each fit of ``benchmarks/restart_average.py`` against the entropy rule's pick and the
+    averages of the fits' predictions."""
+    head = ("### Averaging restarts: does an ensemble close the moons log p(y|x) gap?\n\n")
+    files = (sorted(RESULTS.glob("restart_average*/restart_average.json")) if files is None
+             else files)
+    if not files:
+        return head + _missing("python -m benchmarks.restart_average --model SSLAPD "
+                               "--noise 0.2 --seeds 10 11 12 13 --restarts 3")
+    lines = [head, "`n_init` keeps one of its fits; an ensemble would average their predictive "
+             "probabilities instead (outside the thesis).  Single fits (`n_init=1`, "
+             "`random_state` = seed + 1000 r) of the config on the moons search's data seeds, "
+             "scored on its validation draws against the Bayes classifier as in the section "
+             "above: each fit (accuracy % / expected KL / mean predictive entropy on the "
+             "unlabeled training rows), the fit the entropy rule of `n_init` keeps, the "
+             "average of all the fits' probabilities, and the average of the fits that did not "
+             "collapse (validation accuracy of at least 90%: an oracle that uses labels no "
+             "estimator has, to show what averaging alone does), these three as accuracy % / "
+             "log p(y|x) / expected KL.  A diagnostic; no setting is chosen from it.\n"]
+    for path in files:
+        d = json.loads(path.read_text())
+        a = d["args"]
+        cmd = (f"python -m benchmarks.restart_average --model {a['model']} --noise {a['noise']} "
+               f"--seeds {' '.join(map(str, a['seeds']))} --restarts {a['restarts']}"
+               + (f" --n-samples {a['n_samples']}" if a["n_samples"] != 10_000 else "")
+               + (f" --epochs-scale {a['epochs_scale']}" if a["epochs_scale"] != 1 else "")
+               + f" --n-jobs {a['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
+        rows = d["rows"]
+        lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
+                  f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n",
+                  "| seed | fits: accuracy / expected KL / unlabeled entropy | entropy pick "
+                  "| average of all | average of the uncollapsed (oracle) |",
+                  "|---|---|---|---|---|"]
+
+        def cell(sc: dict | None) -> str:
+            return ("–" if sc is None else f"{100 * sc['accuracy']:.2f} / "
+                    f"{sc['log_likelihood']:.4f} / KL {sc['expected_kl']:.4f}")
+
+        for r in rows:
+            fits = "; ".join(f"{100 * f['accuracy']:.2f} / {f['expected_kl']:.4f} / "
+                             f"{f['unlabeled_entropy']:.3f}" for f in r["fits"])
+            lines.append(f"| {r['seed']} | {fits} | {cell(r['picked'])} | "
+                         f"{cell(r['average'])} | {cell(r['average_uncollapsed'])} |")
+        single = [f["expected_kl"] for r in rows for f in r["fits"]
+                  if f["accuracy"] >= d["collapsed_below"]]
+        n_fits = sum(len(r["fits"]) for r in rows)
+        both = [r for r in rows if r["average_uncollapsed"] is not None]
+        best_picks = sum(r["picked"]["expected_kl"] <= min(f["expected_kl"] for f in r["fits"])
+                         for r in rows)
+        text = [f"Collapsed fits (validation accuracy below {100 * d['collapsed_below']:.0f}%): "
+                f"{n_fits - len(single)} of {n_fits}; the entropy rule kept a collapsed fit on "
+                f"{sum(r['picked']['accuracy'] < d['collapsed_below'] for r in rows)} of "
+                f"{len(rows)} seeds, and a fit with the lowest expected KL of its seed on "
+                f"{best_picks}."]
+        if single and both:
+            text.append(
+                "Mean expected KL over the seeds: a single uncollapsed fit "
+                f"{np.mean(single):.4f}, the entropy rule's pick "
+                f"{np.mean([r['picked']['expected_kl'] for r in rows]):.4f}, the average of "
+                f"all fits {np.mean([r['average']['expected_kl'] for r in rows]):.4f}, the "
+                "average of the uncollapsed fits "
+                f"{np.mean([r['average_uncollapsed']['expected_kl'] for r in both]):.4f} "
+                f"(mean log p(y|x) {np.mean([r['picked']['log_likelihood'] for r in rows]):.4f}"
+                f", {np.mean([r['average']['log_likelihood'] for r in rows]):.4f} and "
+                f"{np.mean([r['average_uncollapsed']['log_likelihood'] for r in both]):.4f}; "
+                "the Bayes classifier "
+                f"{np.mean([r['picked']['bayes_log_likelihood'] for r in rows]):.4f}).")
+        lines += ["", " ".join(text), ""]
+    return "\n".join(lines) + "\n"
+
+
 #: groups of the truth's |log-odds| (lower, upper) by which the report sums the log-odds bins
 #: of ``bayes_gap`` (a bin joins the group holding the |log-odds| of its edge nearer 0)
 _LOG_ODDS_GROUPS = {"below 2": (0, 2), "2-6": (2, 6), "6-10": (6, 10),
@@ -2006,7 +2077,7 @@ def main() -> None:
           "first-layer x-part (~16:25 UTC) changed speed, not the mathematics, so earlier "
           "accuracy results stand; timings before them are of the slower code.\n")
     for section in (at_a_glance, demo, fit_time, weighting, moons, moons_search, collapse,
-                    bayes_gap,
+                    bayes_gap, restart_average,
                     batch_norm, mnist, active_learning, speed, step_profile, predict_chunk,
                     denormals, batch_bald_speed):
         print(section())

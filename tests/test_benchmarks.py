@@ -910,3 +910,25 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     (results / "bayes_gap_z" / "bayes_gap.json").write_text(json.dumps(pilot))
     line = report._bayes_gap_line()
     assert line.count("SSLAPD at noise 0.2") == 1 and "0.500 nats per row" in line
+
+
+def test_restart_average_tiny(tmp_path):
+    from benchmarks import report, restart_average
+
+    restart_average.main(["--model", "SSLAPD", "--seeds", "10", "--restarts", "2",
+                          "--n-samples", "150", "--epochs-scale", "0.03", "--n-jobs", "1",
+                          "--out", str(tmp_path)])
+    res = json.loads((tmp_path / "restart_average.json").read_text())
+    (row,) = res["rows"]
+    assert [f["random_state"] for f in row["fits"]] == [10, 1010]
+    # the entropy rule's pick is the fit with the lowest unlabeled entropy, scored as that fit
+    entropies = [f["unlabeled_entropy"] for f in row["fits"]]
+    assert row["picked"] == row["fits"][int(np.argmin(entropies))]
+    assert row["uncollapsed"] == [i for i, f in enumerate(row["fits"])
+                                  if f["accuracy"] >= restart_average.COLLAPSED]
+    # the KL is convex: the average's expected KL is at most the mean of the fits'
+    assert row["average"]["expected_kl"] <= np.mean(
+        [f["expected_kl"] for f in row["fits"]]) + 1e-12
+    text = report.restart_average([tmp_path / "restart_average.json"])
+    assert "--restarts 2 --n-samples 150 --epochs-scale 0.03" in text
+    assert "Collapsed fits (validation accuracy below 90%)" in text
