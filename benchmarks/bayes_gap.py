@@ -109,6 +109,27 @@ def gap_decomposition(proba: np.ndarray, log_post: np.ndarray, y: np.ndarray) ->
     return out
 
 
+def weight_variances(module) -> list[list[float]] | None:
+    """Per Bayesian layer (:class:`skdgm.nn.layers.BayesianLinear`, in order) of a fitted
+    module: inputs, outputs, the 10%, 50% and 90% quantiles of its weights' posterior
+    log-variances, and the share of weights whose posterior std exceeds the magnitude of their
+    mean (weights the posterior has left at noise).  Thesis 5.1.3 observes the variances grow
+    from their tiny start during training.  ``None`` for modules without such layers."""
+    import torch
+
+    from skdgm.nn.layers import BayesianLinear
+
+    out = []
+    for layer in module.modules():
+        if isinstance(layer, BayesianLinear):
+            log_var = layer.weight_log_var.detach().double().ravel()
+            mu = layer.weight_mu.detach().double().ravel()
+            q = torch.quantile(log_var, torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64))
+            out.append([layer.weight_mu.shape[1], layer.weight_mu.shape[0], *map(float, q),
+                        float(torch.mean((torch.exp(0.5 * log_var) > mu.abs()).double()))])
+    return out or None
+
+
 def fit_one(model: str, noise: float, seed: int, variant: str, n_gibbs: list[int],
             n_samples: int, epochs_scale: float) -> dict:
     cls, params = load_config("moons", model, noise)
@@ -122,7 +143,8 @@ def fit_one(model: str, noise: float, seed: int, variant: str, n_gibbs: list[int
     clf = cls(random_state=seed, **params).fit(X, y)
     # DNN and M2 predict with q(y|x) alone: no chain (their ``n_gibbs`` is a fixed 1)
     fitted_steps = clf.get_params().get("n_gibbs")
-    out = {"fitted_n_gibbs": fitted_steps, "by_n_gibbs": {}}
+    out = {"fitted_n_gibbs": fitted_steps, "by_n_gibbs": {},
+           "weight_log_var": weight_variances(clf.module_)}
     if fitted_steps is None:  # a model without a chain: its one prediction rule
         out.update(gap_decomposition(clf.predict_proba(X_val), log_post, y_val))
         return out

@@ -7,6 +7,7 @@ a results file through this script; nothing is typed in by hand.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -1626,6 +1627,7 @@ def bayes_gap(files: list[Path] | None = None) -> str:
                 f"{100 * s['kl_inside'] / kl:.0f}% inside the moons "
                 f"({100 * s['kl_inside_overconfident'] / kl:.0f}% over-confident there).")
         text += _bayes_gap_log_odds(d["rows"], a["variants"])
+        text += _bayes_gap_weights(d["rows"], a["variants"], d["config"])
         text += _bayes_gap_pairs(d["rows"], a["variants"])
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
@@ -1737,6 +1739,35 @@ def _bayes_gap_log_odds(rows: list[dict], variants: list[str]) -> list[str]:
                          f"under-confident{scatter})")
         out.append(f"{_variant_name(v)[0].upper() + _variant_name(v)[1:]}, the expected KL by "
                    f"the truth's |log-odds| (bins 2 wide): " + ", ".join(parts) + ".")
+    return out
+
+
+def _bayes_gap_weights(rows: list[dict], variants: list[str], config: dict) -> list[str]:
+    """One sentence per variant whose fits recorded their weight posterior (runs from
+    2026-11-29 10:00 UTC on, models with Bayesian layers): per layer, the median log-variance
+    and the share of weights left at noise, means over the fits, beside the start and the
+    prior (thesis 5.1.3: the variances grow from their tiny start)."""
+    out = []
+    for v in variants:
+        sel = [r["weight_log_var"] for r in rows
+               if r["variant"] == v and r.get("weight_log_var")]
+        if not sel:
+            continue
+        params = {**config, **json.loads(v)}
+        start = (f"{params['init_log_var']}" if "init_log_var" in params
+                 else "the estimator's default")
+        prior = (f"{2 * math.log(params['prior_std']):.2f}" if "prior_std" in params
+                 else "0 (N(0, 1))")
+        layers = "; ".join(
+            f"{sel[0][i][0]}x{sel[0][i][1]}: median {np.mean([c[i][3] for c in sel]):.2f} "
+            f"(10-90% {np.mean([c[i][2] for c in sel]):.2f} to "
+            f"{np.mean([c[i][4] for c in sel]):.2f}), "
+            f"{100 * np.mean([c[i][5] for c in sel]):.0f}% of the weights with a posterior std "
+            "above their mean's magnitude"
+            for i in range(len(sel[0])))
+        out.append(f"{_variant_name(v)[0].upper() + _variant_name(v)[1:]}, the classifier's "
+                   f"weight log-variances after training (start {start}, the prior's "
+                   f"{prior}; means over {len(sel)} fits), per layer: {layers}.")
     return out
 
 

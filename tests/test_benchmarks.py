@@ -888,6 +888,14 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     assert m2["rows"][0]["fitted_n_gibbs"] is None and m2["rows"][0]["by_n_gibbs"] == {}
     m2_text = report.bayes_gap([tmp_path / "m2" / "bayes_gap.json"])
     assert "Per fit:" in m2_text and "Gibbs steps" not in m2_text
+    # SSLAPD's fits record their classifier's weight posterior per Bayesian layer (the
+    # config's 128-128 p(y|x, z) on x and z, 2 + 5 inputs, and 2 classes); M2 has none
+    assert [layer[:2] for layer in config_row["weight_log_var"]] == [[7, 128], [128, 128],
+                                                                     [128, 2]]
+    assert m2["rows"][0]["weight_log_var"] is None
+    assert "the classifier's weight log-variances after training (start -5.5, the prior's " \
+           "-3.22; means over 1 fits), per layer: 7x128: median" in text
+    assert "weight log-variances" not in m2_text
     # the at-a-glance sentence names each run's config fit, and says when the config moved on
     results = tmp_path / "results"
     (results / "bayes_gap_x").mkdir(parents=True)
@@ -932,3 +940,21 @@ def test_restart_average_tiny(tmp_path):
     text = report.restart_average([tmp_path / "restart_average.json"])
     assert "--restarts 2 --n-samples 150 --epochs-scale 0.03" in text
     assert "Collapsed fits (validation accuracy below 90%)" in text
+
+
+def test_weight_variances_against_direct_computation():
+    import torch
+
+    from benchmarks.bayes_gap import weight_variances
+    from skdgm.nn.layers import BayesianLinear
+
+    layer = BayesianLinear(5, 2, init_log_var=-4.0)
+    with torch.no_grad():
+        layer.weight_log_var.copy_(torch.arange(10, dtype=torch.float32).reshape(2, 5) - 8)
+        layer.weight_mu.fill_(0.5)  # std exp(log_var / 2) > 0.5 where log_var > 2 log 0.5
+    (row,) = weight_variances(torch.nn.Sequential(layer, torch.nn.ReLU()))
+    log_var = np.arange(10.0) - 8
+    assert row[:2] == [5, 2]
+    np.testing.assert_allclose(row[2:5], np.quantile(log_var, [0.1, 0.5, 0.9]))
+    assert row[5] == pytest.approx(np.mean(log_var > 2 * np.log(0.5)))
+    assert weight_variances(torch.nn.Linear(3, 2)) is None
