@@ -1695,8 +1695,10 @@ def restart_average(files: list[Path] | None = None) -> str:
                 f"all fits {np.mean([r['average']['expected_kl'] for r in rows]):.4f}, the "
                 "average of the uncollapsed fits "
                 f"{np.mean([r['average_uncollapsed']['expected_kl'] for r in both]):.4f} "
-                f"(mean log p(y|x) {np.mean([r['picked']['log_likelihood'] for r in rows]):.4f}"
-                f", {np.mean([r['average']['log_likelihood'] for r in rows]):.4f} and "
+                "(mean log p(y|x): the pick "
+                f"{np.mean([r['picked']['log_likelihood'] for r in rows]):.4f}, the average of "
+                f"all {np.mean([r['average']['log_likelihood'] for r in rows]):.4f}, of the "
+                "uncollapsed "
                 f"{np.mean([r['average_uncollapsed']['log_likelihood'] for r in both]):.4f}; "
                 "the Bayes classifier "
                 f"{np.mean([r['picked']['bayes_log_likelihood'] for r in rows]):.4f}).")
@@ -1744,7 +1746,7 @@ def _bayes_gap_log_odds(rows: list[dict], variants: list[str]) -> list[str]:
 
 def _bayes_gap_weights(rows: list[dict], variants: list[str], config: dict) -> list[str]:
     """One sentence per variant whose fits recorded their weight posterior (runs from
-    2026-11-29 10:00 UTC on, models with Bayesian layers): per layer, the median log-variance
+    2026-11-29 09:40 UTC on, models with Bayesian layers): per layer, the median log-variance
     and the share of weights left at noise, means over the fits, beside the start and the
     prior (thesis 5.1.3: the variances grow from their tiny start)."""
     out = []
