@@ -39,11 +39,11 @@ html_title = "skdgm"
 
 
 def _skip_foreign(app, what, name, obj, skip, options):
-    """Leave out members that scikit-learn, skorch or modAL define (``get_params``,
+    """Leave out members that scikit-learn, skorch, modAL or torch define (``get_params``,
     ``set_output``, the ``set_*_request`` methods, ...): their docstrings are theirs, with
     cross-references into their own documentation."""
     module = getattr(obj, "__module__", None) or ""
-    if module.split(".")[0] in ("sklearn", "skorch", "modAL") or name.endswith("_request"):
+    if module.split(".")[0] in ("sklearn", "skorch", "modAL", "torch") or name.endswith("_request"):
         return True
     return skip
 
