@@ -130,16 +130,26 @@ def weight_variances(module) -> list[list[float]] | None:
     return out or None
 
 
-def fit_one(model: str, noise: float, seed: int, variant: str, n_gibbs: list[int],
-            n_samples: int, epochs_scale: float) -> dict:
+def validation_setup(model: str, noise: float, seed: int, settings: dict, n_samples: int,
+                     epochs_scale: float) -> tuple:
+    """What a diagnostic fit on the moons search's data seed ``seed`` needs: the estimator
+    class and its parameters (the config at ``noise`` with ``settings`` over it, the epochs,
+    and a warm-up no longer than them, scaled by ``epochs_scale``), the training rows ``X, y``
+    and the validation draw ``X_val, y_val`` with its true log posterior ``log_post``."""
     cls, params = load_config("moons", model, noise)
-    params.update(json.loads(variant))
+    params.update(settings)
     params["max_epochs"] = max(1, round(params["max_epochs"] * epochs_scale))
     if "kl_warmup" in params:
         params["kl_warmup"] = min(params["kl_warmup"], params["max_epochs"])
     X, y, _ = make_ssl_moons(n_samples, noise, random_state=seed)
     X_val, y_val = validation_set(n_samples, noise, seed)
-    log_post = bayes_moons_log_posterior(X_val, noise)
+    return cls, params, X, y, X_val, y_val, bayes_moons_log_posterior(X_val, noise)
+
+
+def fit_one(model: str, noise: float, seed: int, variant: str, n_gibbs: list[int],
+            n_samples: int, epochs_scale: float) -> dict:
+    cls, params, X, y, X_val, y_val, log_post = validation_setup(
+        model, noise, seed, json.loads(variant), n_samples, epochs_scale)
     clf = cls(random_state=seed, **params).fit(X, y)
     # DNN and M2 predict with q(y|x) alone: no chain (their ``n_gibbs`` is a fixed 1)
     fitted_steps = clf.get_params().get("n_gibbs")

@@ -28,11 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._common import load_config, machine_info, run_and_record, write_results
-from benchmarks.batch_norm import bayes_moons_log_posterior
-from benchmarks.bayes_gap import gap_decomposition
-from benchmarks.moons_search import validation_set
+from benchmarks.bayes_gap import gap_decomposition, validation_setup
 from skdgm.acquisition import predictive_entropy
-from skdgm.datasets import make_ssl_moons
 
 #: validation accuracy below which a fit counts as collapsed (the collapse benchmark's 90%)
 COLLAPSED = 0.9
@@ -49,14 +46,8 @@ def _scores(proba: np.ndarray, log_post: np.ndarray, y: np.ndarray) -> dict:
 def fit_seed(model: str, noise: float, seed: int, restarts: int, n_samples: int,
              epochs_scale: float) -> dict:
     """All restarts of one data seed, and the combinations of their predictions."""
-    cls, params = load_config("moons", model, noise)
-    params["n_init"] = 1
-    params["max_epochs"] = max(1, round(params["max_epochs"] * epochs_scale))
-    if "kl_warmup" in params:
-        params["kl_warmup"] = min(params["kl_warmup"], params["max_epochs"])
-    X, y, _ = make_ssl_moons(n_samples, noise, random_state=seed)
-    X_val, y_val = validation_set(n_samples, noise, seed)
-    log_post = bayes_moons_log_posterior(X_val, noise)
+    cls, params, X, y, X_val, y_val, log_post = validation_setup(
+        model, noise, seed, {"n_init": 1}, n_samples, epochs_scale)
     unlabeled = X[y == -1]
     fits, probas = [], []
     for r in range(restarts):
