@@ -1539,6 +1539,14 @@ def _variant_name(variant: str) -> str:
     return "the config" if variant in ("{}", "") else f"`{variant}`"
 
 
+def _diagnostic_flags(args: dict, path: Path) -> str:
+    """The command-line tail that ``bayes_gap`` and ``restart_average`` share: the data size
+    and epochs scale where they differ from the defaults, the jobs and the output folder."""
+    return ((f" --n-samples {args['n_samples']}" if args["n_samples"] != 10_000 else "")
+            + (f" --epochs-scale {args['epochs_scale']}" if args["epochs_scale"] != 1 else "")
+            + f" --n-jobs {args['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
+
+
 def bayes_gap(files: list[Path] | None = None) -> str:
     from benchmarks._common import load_config
 
@@ -1568,15 +1576,13 @@ def bayes_gap(files: list[Path] | None = None) -> str:
                f"--seeds {' '.join(map(str, a['seeds']))} --variants "
                + " ".join(f"'{v}'" for v in a["variants"])
                + (f" --n-gibbs {' '.join(map(str, a['n_gibbs']))}" if a["n_gibbs"] else "")
-               + (f" --n-samples {a['n_samples']}" if a["n_samples"] != 10_000 else "")
-               + (f" --epochs-scale {a['epochs_scale']}" if a["epochs_scale"] != 1 else "")
-               + f" --n-jobs {a['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
+               + _diagnostic_flags(a, path))
         summary = d["summary"]
         steps = sorted({int(s) for v in summary for s in v["by_n_gibbs"]})
         # runs before the fix stored DNN's and M2's fixed n_gibbs of 1: they have no chain
-        cls = load_config("moons", a["model"])[0]
+        defaults = load_config("moons", a["model"])[0]().get_params()
         fitted = (d["rows"][0].get("fitted_n_gibbs")
-                  if d["rows"] and "n_gibbs" in cls().get_params() else None)
+                  if d["rows"] and "n_gibbs" in defaults else None)
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
                   f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n",
                   "| variant | seeds | accuracy | log p(y\\|x) (Bayes) | expected KL "
@@ -1627,7 +1633,7 @@ def bayes_gap(files: list[Path] | None = None) -> str:
                 f"{100 * s['kl_inside'] / kl:.0f}% inside the moons "
                 f"({100 * s['kl_inside_overconfident'] / kl:.0f}% over-confident there).")
         text += _bayes_gap_log_odds(d["rows"], a["variants"])
-        text += _bayes_gap_weights(d["rows"], a["variants"], d["config"])
+        text += _bayes_gap_weights(d["rows"], a["variants"], d["config"], defaults)
         text += _bayes_gap_pairs(d["rows"], a["variants"])
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
@@ -1657,9 +1663,7 @@ def restart_average(files: list[Path] | None = None) -> str:
         a = d["args"]
         cmd = (f"python -m benchmarks.restart_average --model {a['model']} --noise {a['noise']} "
                f"--seeds {' '.join(map(str, a['seeds']))} --restarts {a['restarts']}"
-               + (f" --n-samples {a['n_samples']}" if a["n_samples"] != 10_000 else "")
-               + (f" --epochs-scale {a['epochs_scale']}" if a["epochs_scale"] != 1 else "")
-               + f" --n-jobs {a['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
+               + _diagnostic_flags(a, path))
         rows = d["rows"]
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
                   f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n",
@@ -1674,34 +1678,35 @@ def restart_average(files: list[Path] | None = None) -> str:
         for r in rows:
             fits = "; ".join(f"{100 * f['accuracy']:.2f} / {f['expected_kl']:.4f} / "
                              f"{f['unlabeled_entropy']:.3f}" for f in r["fits"])
-            lines.append(f"| {r['seed']} | {fits} | {cell(r['picked'])} | "
+            lines.append(f"| {r['seed']} | {fits} | {cell(r['fits'][r['entropy_pick']])} | "
                          f"{cell(r['average'])} | {cell(r['average_uncollapsed'])} |")
         single = [f["expected_kl"] for r in rows for f in r["fits"]
                   if f["accuracy"] >= d["collapsed_below"]]
         n_fits = sum(len(r["fits"]) for r in rows)
         both = [r for r in rows if r["average_uncollapsed"] is not None]
-        best_picks = sum(r["picked"]["expected_kl"] <= min(f["expected_kl"] for f in r["fits"])
-                         for r in rows)
+        picked = [r["fits"][r["entropy_pick"]] for r in rows]    # the entropy rule's choice
+        best_picks = sum(p["expected_kl"] <= min(f["expected_kl"] for f in r["fits"])
+                         for p, r in zip(picked, rows))
         text = [f"Collapsed fits (validation accuracy below {100 * d['collapsed_below']:.0f}%): "
                 f"{n_fits - len(single)} of {n_fits}; the entropy rule kept a collapsed fit on "
-                f"{sum(r['picked']['accuracy'] < d['collapsed_below'] for r in rows)} of "
+                f"{sum(p['accuracy'] < d['collapsed_below'] for p in picked)} of "
                 f"{len(rows)} seeds, and a fit with the lowest expected KL of its seed on "
                 f"{best_picks}."]
         if single and both:
             text.append(
                 "Mean expected KL over the seeds: a single uncollapsed fit "
                 f"{np.mean(single):.4f}, the entropy rule's pick "
-                f"{np.mean([r['picked']['expected_kl'] for r in rows]):.4f}, the average of "
+                f"{np.mean([p['expected_kl'] for p in picked]):.4f}, the average of "
                 f"all fits {np.mean([r['average']['expected_kl'] for r in rows]):.4f}, the "
                 "average of the uncollapsed fits "
                 f"{np.mean([r['average_uncollapsed']['expected_kl'] for r in both]):.4f} "
                 "(mean log p(y|x): the pick "
-                f"{np.mean([r['picked']['log_likelihood'] for r in rows]):.4f}, the average of "
+                f"{np.mean([p['log_likelihood'] for p in picked]):.4f}, the average of "
                 f"all {np.mean([r['average']['log_likelihood'] for r in rows]):.4f}, of the "
                 "uncollapsed "
                 f"{np.mean([r['average_uncollapsed']['log_likelihood'] for r in both]):.4f}; "
                 "the Bayes classifier "
-                f"{np.mean([r['picked']['bayes_log_likelihood'] for r in rows]):.4f}).")
+                f"{np.mean([p['bayes_log_likelihood'] for p in picked]):.4f}).")
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
 
@@ -1744,22 +1749,21 @@ def _bayes_gap_log_odds(rows: list[dict], variants: list[str]) -> list[str]:
     return out
 
 
-def _bayes_gap_weights(rows: list[dict], variants: list[str], config: dict) -> list[str]:
+def _bayes_gap_weights(rows: list[dict], variants: list[str], config: dict,
+                       defaults: dict) -> list[str]:
     """One sentence per variant whose fits recorded their weight posterior (runs from
     2026-11-29 09:40 UTC on, models with Bayesian layers): per layer, the median log-variance
     and the share of weights left at noise, means over the fits, beside the start and the
-    prior (thesis 5.1.3: the variances grow from their tiny start)."""
+    prior (the variant's, else the config's, else the estimator's ``defaults``; thesis 5.1.3:
+    the variances grow from their tiny start)."""
     out = []
     for v in variants:
         sel = [r["weight_log_var"] for r in rows
                if r["variant"] == v and r.get("weight_log_var")]
         if not sel:
             continue
-        params = {**config, **json.loads(v)}
-        start = (f"{params['init_log_var']}" if "init_log_var" in params
-                 else "the estimator's default")
-        prior = (f"{2 * math.log(params['prior_std']):.2f}" if "prior_std" in params
-                 else "0 (N(0, 1))")
+        params = {**defaults, **config, **json.loads(v)}
+        start, prior = params["init_log_var"], f"{2 * math.log(params['prior_std']):.2f}"
         layers = "; ".join(
             f"{sel[0][i][0]}x{sel[0][i][1]}: median {np.mean([c[i][3] for c in sel]):.2f} "
             f"(10-90% {np.mean([c[i][2] for c in sel]):.2f} to "
@@ -2035,7 +2039,6 @@ def _glance_mnist() -> list[str]:
             most = max(by_epochs)
             name, acc = by_epochs[most][min(by_epochs[most])]
             cell_l, where = gap(acc, key), f"{most}, `{name}`"
-        if by_epochs:
             epochs = max(by_epochs, key=lambda e: (len(by_epochs[e]), e))
             fits = by_epochs[epochs]
             if len(fits) >= 2:

@@ -57,14 +57,12 @@ def fit_seed(model: str, noise: float, seed: int, restarts: int, n_samples: int,
         fits.append({"random_state": seed + 1000 * r, "unlabeled_entropy": entropy,
                      **_scores(proba, log_post, y_val)})
         probas.append(proba)
-    pick = int(np.argmin([f["unlabeled_entropy"] for f in fits]))
-    kept = [i for i, f in enumerate(fits) if f["accuracy"] >= COLLAPSED]
-    return {"model": model, "seed": seed, "fits": fits, "entropy_pick": pick,
-            "picked": fits[pick],
+    kept = [p for p, f in zip(probas, fits) if f["accuracy"] >= COLLAPSED]
+    return {"model": model, "seed": seed, "fits": fits,
+            "entropy_pick": int(np.argmin([f["unlabeled_entropy"] for f in fits])),
             "average": _scores(np.mean(probas, axis=0), log_post, y_val),
-            "uncollapsed": kept,
-            "average_uncollapsed": (_scores(np.mean([probas[i] for i in kept], axis=0),
-                                            log_post, y_val) if kept else None)}
+            "average_uncollapsed": (_scores(np.mean(kept, axis=0), log_post, y_val)
+                                    if kept else None)}
 
 
 def main(argv=None) -> None:
@@ -94,7 +92,7 @@ def main(argv=None) -> None:
         fit_seed, jobs, args.n_jobs,
         lambda r: (f"{r['model']} seed {r['seed']}: fits' expected KL "
                    + ", ".join(f"{f['expected_kl']:.4f}" for f in r["fits"])
-                   + f"; entropy pick {r['picked']['expected_kl']:.4f}; average "
+                   + f"; entropy pick {r['fits'][r['entropy_pick']]['expected_kl']:.4f}; average "
                    f"{r['average']['expected_kl']:.4f}"),
         save)
 

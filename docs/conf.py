@@ -43,7 +43,7 @@ def _skip_foreign(app, what, name, obj, skip, options):
     ``set_output``, the ``set_*_request`` methods, ...): their docstrings are theirs, with
     cross-references into their own documentation."""
     module = getattr(obj, "__module__", None) or ""
-    if module.split(".")[0] in ("sklearn", "skorch", "modAL", "torch") or name.endswith("_request"):
+    if module.split(".")[0] in ("sklearn", "skorch", "modAL", "torch"):
         return True
     return skip
 

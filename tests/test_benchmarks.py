@@ -920,7 +920,7 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     assert line.count("SSLAPD at noise 0.2") == 1 and "0.500 nats per row" in line
 
 
-def test_restart_average_tiny(tmp_path):
+def test_restart_average_tiny(tmp_path, monkeypatch):
     from benchmarks import report, restart_average
 
     restart_average.main(["--model", "SSLAPD", "--seeds", "10", "--restarts", "2",
@@ -929,11 +929,18 @@ def test_restart_average_tiny(tmp_path):
     res = json.loads((tmp_path / "restart_average.json").read_text())
     (row,) = res["rows"]
     assert [f["random_state"] for f in row["fits"]] == [10, 1010]
-    # the entropy rule's pick is the fit with the lowest unlabeled entropy, scored as that fit
+    # the entropy rule's pick is the fit with the lowest unlabeled entropy
     entropies = [f["unlabeled_entropy"] for f in row["fits"]]
-    assert row["picked"] == row["fits"][int(np.argmin(entropies))]
-    assert row["uncollapsed"] == [i for i, f in enumerate(row["fits"])
-                                  if f["accuracy"] >= restart_average.COLLAPSED]
+    assert row["entropy_pick"] == int(np.argmin(entropies))
+    # the oracle averages the fits at or above the collapse threshold: with every fit kept it
+    # is the average of all, with none kept there is none
+    tiny = dict(model="SSLAPD", noise=0.2, seed=10, restarts=2, n_samples=150,
+                epochs_scale=0.03)
+    monkeypatch.setattr(restart_average, "COLLAPSED", 0.0)
+    every = restart_average.fit_seed(**tiny)
+    assert every["average_uncollapsed"] == every["average"]
+    monkeypatch.setattr(restart_average, "COLLAPSED", 1.01)
+    assert restart_average.fit_seed(**tiny)["average_uncollapsed"] is None
     # the KL is convex: the average's expected KL is at most the mean of the fits'
     assert row["average"]["expected_kl"] <= np.mean(
         [f["expected_kl"] for f in row["fits"]]) + 1e-12
