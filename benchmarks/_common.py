@@ -118,16 +118,25 @@ class EpochScores(Callback):
     (``train_labeled_bound``) and the objective the fit maximises, with its weights, alpha and
     the weight KL (``train_objective``).
 
+    Also records ``test_log_lik``, the mean test log p(y|x) in nats per row.  ``y`` holds
+    class indices (the columns of the module's probabilities).  With ``every=k`` it scores
+    only every k-th epoch and the last (a long fit on a large test set).
+
     It draws its noise from forked random streams, so the fit is exactly the one it would be
     without the callback.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, n_gibbs: int = 10,
-                 X_train: np.ndarray | None = None, y_train: np.ndarray | None = None):
+                 X_train: np.ndarray | None = None, y_train: np.ndarray | None = None,
+                 every: int = 1):
         self.X, self.y, self.n_gibbs = X, y, n_gibbs
         self.X_train, self.y_train = X_train, y_train
+        self.every = every
 
     def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        if epoch % self.every and epoch != net.max_epochs:
+            return
         module = net.module_
         dev = net.device
         x = torch.as_tensor(self.X, dtype=torch.float32, device=dev)
@@ -149,6 +158,10 @@ class EpochScores(Callback):
                     n_train=net.n_train)
         module.train()
         net.history.record("test_acc", float(np.mean(p.argmax(1) == self.y)))
+        p = p.astype(np.float64)
+        net.history.record("test_log_lik", scores(np.arange(p.shape[1]),
+                                                  p / p.sum(1, keepdims=True),
+                                                  self.y)["log_likelihood"])
         net.history.record("test_elbo", float(elbo))
         if self.X_train is not None:
             net.history.record("train_unlabeled_bound", float(terms["unlabeled_bound"]))

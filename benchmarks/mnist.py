@@ -42,11 +42,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.pipeline import make_pipeline
 
 from benchmarks._common import (
     EpochProgress,
+    EpochScores,
     evaluate,
     load_config,
     machine_info,
@@ -100,9 +102,9 @@ def command_line(args: dict) -> str:
             val = args[key]
             parts.append(f"--{key} " + (" ".join(map(str, val)) if isinstance(val, list)
                                         else str(val)))
-    defaults = {"first_split": 0, "device": "cpu", "n_jobs": 2, "data": None, "download": False,
-                "n_train": None, "n_test": None, "validation": 0, "set": "{}",
-                "out": DEFAULT_OUT}
+    defaults = {"first_split": 0, "device": "cpu", "n_jobs": 2, "threads": 1, "data": None,
+                "download": False, "n_train": None, "n_test": None, "validation": 0,
+                "curve_every": 0, "set": "{}", "out": DEFAULT_OUT}
     for key, default in defaults.items():
         val = args.get(key, default)
         if val != default:
@@ -127,7 +129,9 @@ def validation_split(X: np.ndarray, y: np.ndarray, n_validation: int
 
 def fit_one(model: str, labels_per_class: int, split: int, epochs: int | None, data: str | None,
             download: bool, device: str, n_train: int | None, n_test: int | None,
-            validation: int = 0, settings: dict | None = None) -> dict:
+            validation: int = 0, settings: dict | None = None, curve_every: int = 0,
+            threads: int = 1) -> dict:
+    torch.set_num_threads(threads)
     cls, params = load_config("mnist", model, labels_per_class=labels_per_class)
     params.update(settings or {})
     if epochs is not None and model != "DNN":
@@ -140,9 +144,20 @@ def fit_one(model: str, labels_per_class: int, split: int, epochs: int | None, d
     y = make_ssl_split(y_full, labels_per_class, random_state=split)
     label = f"{model} {labels_per_class}/class split {split}"
     callbacks = [EpochProgress(label)] + params.pop("callbacks", [])
+    curve = None
+    if curve_every and model != "DNN":
+        # the pipeline's pixel selection is unsupervised and deterministic: the same columns
+        pixels = VarianceThreshold(PIXEL_STD_THRESHOLD ** 2).fit(X)
+        curve = EpochScores(pixels.transform(X_test), y_test, n_gibbs=params.get("n_gibbs", 10),
+                            every=curve_every)
+        callbacks.append(curve)
     clf = cls(random_state=split, device=device, callbacks=callbacks, **params)
     pipe = make_pipeline(VarianceThreshold(PIXEL_STD_THRESHOLD ** 2), clf).fit(X, y)
     extra = predictor_check(pipe, X_test, y_test) if model in ("SSLPE", "SSLAPD") else {}
+    if curve is not None:
+        extra["curve"] = [{"epoch": h["epoch"], "accuracy": h["test_acc"],
+                           "log_likelihood": h["test_log_lik"], "elbo": h["test_elbo"]}
+                          for h in clf.history_ if "test_acc" in h]
     return {**evaluate(pipe, X_test, y_test), "epochs": params["max_epochs"],
             "n_features": int(pipe[0].get_support().sum()), **extra}
 
@@ -202,6 +217,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--n-test", type=int,
                         help="first rows of the test (or --validation) set only")
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads per fit (default 1: several small fits in "
+                             "parallel run fastest single-threaded)")
+    parser.add_argument("--curve-every", type=int, default=0, metavar="K",
+                        help="also score the test (or --validation) rows every K epochs and "
+                             "after the last (a learning curve; M2/SSLPE/SSLAPD); scores "
+                             "only, they choose nothing")
     parser.add_argument("--validation", type=int, default=0, metavar="N",
                         help="hold out N training rows (fixed seed) and score on them, not "
                              "on the test set: for choosing hyper-parameters")
@@ -222,6 +244,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--set cannot change callbacks (they come from the config files)")
     if args.first_split < 0:
         parser.error("--first-split must be 0 or more")
+    if args.threads < 1 or args.curve_every < 0:
+        parser.error("--threads must be 1 or more, --curve-every 0 or more")
     prof = PROFILES[args.profile]
     for key in ("models", "labels", "splits", "epochs"):
         if getattr(args, key) is None:
@@ -240,7 +264,8 @@ def main(argv=None) -> None:
     settings = json.loads(args.set)
     jobs = [{**job, "epochs": args.epochs, "data": args.data, "download": args.download,
              "device": args.device, "n_train": args.n_train, "n_test": args.n_test,
-             "validation": args.validation, "settings": settings.get(job["model"], {})}
+             "validation": args.validation, "settings": settings.get(job["model"], {}),
+             "curve_every": args.curve_every, "threads": args.threads}
             for job in jobs]
     configs = read_configs("mnist")  # as the fits start, not as a long run ends
     start = time.perf_counter()

@@ -520,6 +520,55 @@ def test_epoch_scores_leave_the_fit_alone():
     assert all(np.isfinite(h[:, "train_unlabeled_bound"]))
 
 
+def test_epoch_scores_every_k_epochs_and_log_lik_by_hand():
+    """``every=2`` over 5 epochs scores epochs 2, 4 and the last; the last epoch's accuracy and
+    log p(y|x) match the module's Gibbs probabilities (same generator seed) scored by hand."""
+    import numpy as np
+    import torch
+
+    from benchmarks._common import EpochScores
+    from skdgm import SSLPEClassifier
+    from skdgm.datasets import make_ssl_moons
+
+    X, y, y_true = make_ssl_moons(120, 0.2, random_state=0)
+    scores = EpochScores(X, y_true, n_gibbs=3, every=2)
+    clf = SSLPEClassifier(hidden_sizes=(16,), n_latent=2, max_epochs=5, random_state=0,
+                          callbacks=[scores]).fit(X, y)
+    scored = [h["epoch"] for h in clf.history_ if "test_acc" in h]
+    assert scored == [2, 4, 5]
+    module = clf.module_.eval()
+    with torch.no_grad():
+        p = module.predict_proba(torch.as_tensor(X, dtype=torch.float32), 3,
+                                 torch.Generator().manual_seed(0)).numpy().astype(np.float64)
+    p /= p.sum(1, keepdims=True)
+    last = clf.history_[-1]
+    assert last["test_acc"] == np.mean(p.argmax(1) == y_true)
+    assert last["test_log_lik"] == pytest.approx(np.mean(np.log(p[np.arange(120), y_true])),
+                                                 rel=1e-6)
+
+
+def test_mnist_curve_and_threads_leave_the_fit_alone(tmp_path):
+    """``--curve-every`` adds a test-score curve (every k epochs and the last) without changing
+    the fit; ``--threads`` is recorded and reproduced by the command line."""
+    from benchmarks import mnist
+
+    data = _tiny_mnist(tmp_path / "mnist.npz")
+    common = ["--quick", "--data", str(data), "--models", "SSLAPD", "--labels", "2", "--epochs",
+              "3", "--n-jobs", "1", "--threads", "2"]
+    mnist.main(common + ["--out", str(tmp_path / "plain")])
+    mnist.main(common + ["--curve-every", "2", "--out", str(tmp_path / "curve")])
+    plain, curve = (json.loads((tmp_path / d / "mnist.json").read_text())["rows"][0]
+                    for d in ("plain", "curve"))
+    assert "curve" not in plain
+    assert [c["epoch"] for c in curve["curve"]] == [2, 3]
+    assert all(0 <= c["accuracy"] <= 1 and c["log_likelihood"] < 0 for c in curve["curve"])
+    for key in ("accuracy", "log_likelihood", "accuracy_qy"):
+        assert curve[key] == plain[key]
+    res = json.loads((tmp_path / "curve" / "mnist.json").read_text())
+    assert "--threads 2 " in res["command"] and "--curve-every 2 " in res["command"]
+    assert vars(mnist.parse_args(res["command"].split()[3:])) == res["args"]
+
+
 def test_collapse_tiny(tmp_path):
     from benchmarks import collapse, report
 
