@@ -197,6 +197,38 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
+def plot_curves(rows: list[dict], path: Path) -> None:
+    """Test accuracy and log p(y|x) by epoch of every fit with a ``curve`` (``--curve-every``),
+    with the thesis's accuracy (Table 5.3) and log p(y|x) (Table 5.4, read as -log p / 1000)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for r in (r for r in rows if r.get("curve")):
+        k, model = r["labels_per_class"], r["model"]
+        name = f"{model} {k}/class split {r['split']}"
+        epochs = [c["epoch"] for c in r["curve"]]
+        line, = axes[0].plot(epochs, [100 * c["accuracy"] for c in r["curve"]], marker="o",
+                             ms=3, label=name)
+        axes[1].plot(epochs, [c["log_likelihood"] for c in r["curve"]], marker="o", ms=3,
+                     color=line.get_color(), label=name)
+        if (acc := THESIS_ACCURACY.get(k, {}).get(model)) is not None:
+            axes[0].axhline(acc[0], ls="--", lw=0.8, color=line.get_color(),
+                            label=f"thesis {model} {k}/class")
+        if (ll := THESIS_TABLE_5_4.get(k, {}).get(model)) is not None:
+            axes[1].axhline(-ll / 1000, ls="--", lw=0.8, color=line.get_color(),
+                            label=f"thesis {model} {k}/class (read as -log p / 1000)")
+    for ax, ylabel in zip(axes, ("test accuracy (%)", "test log p(y|x) (nats per row)")):
+        ax.set_xlabel("epochs trained")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options, with the profile's values where an option is not given."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -279,6 +311,8 @@ def main(argv=None) -> None:
             "config": configs,
             "summary": summarise(rows), "rows": rows,
             "wall_seconds": time.perf_counter() - start}))
+    if any(r.get("curve") for r in rows):
+        plot_curves(rows, Path(args.out) / "mnist_curve.png")
     for s in summarise(rows):
         print(f"{s['labels_per_class']:4d}/class {s['model']:6s}: acc {s['accuracy_mean']:.2f} "
               f"({s['accuracy_std']:.2f}) log-lik {s['log_lik_mean']:.4f}  thesis "

@@ -927,8 +927,8 @@ def mnist() -> str:
                   f"batch norm: {', '.join(normed) if normed else 'none'}"
                   + (f"; other settings than the reference code's: {'; '.join(others)}"
                      if others else "") + ") · "
-                  f"{_machine(d['machine'])}, {a['n_jobs']} fits in parallel, one "
-                  f"torch thread each · `{path.relative_to(RESULTS.parent)}`"
+                  f"{_machine(d['machine'])}, {a['n_jobs']} fits in parallel, "
+                  f"{_threads_each(a)} · `{path.relative_to(RESULTS.parent)}`"
                   + (f" · wall time of the whole run {d['wall_seconds'] / 60:.0f} min"
                      if "wall_seconds" in d else "") + "\n",
                   "| labels/class | model | runs | epochs | accuracy | thesis accuracy | gap "
@@ -949,6 +949,7 @@ def mnist() -> str:
         lines.append("")
     runs = [json.loads(p.read_text()) for p in files]
     lines.append(_mnist_by_epochs(runs))
+    lines.append(_mnist_curves(files))
     lines.append(_mnist_binarisation(runs))
     lines.append(_mnist_predictors(files))
     lines.append(_mnist_validation(validation))
@@ -1250,6 +1251,53 @@ def _mnist_by_epochs(runs: list[dict]) -> str:
                      + " | ".join(cells)
                      + f" | {thesis[key] if thesis[key] is not None else '–'} |")
     return "\n".join(lines) + "\n"
+
+
+def _threads_each(args: dict) -> str:
+    threads = args.get("threads", 1)
+    return "one torch thread each" if threads == 1 else f"{threads} torch threads each"
+
+
+def _mnist_curves(files: list[Path]) -> str:
+    """The learning curves of fits run with ``--curve-every``: test accuracy, log p(y|x) and
+    the test ELBO by epoch, beside the thesis, with what the last quarter of the epochs
+    gained."""
+    from benchmarks.mnist import THESIS_ACCURACY, THESIS_TABLE_5_4
+
+    lines = []
+    for path in files:
+        d = json.loads(path.read_text())
+        for r in (r for r in d["rows"] if r.get("curve")):
+            k, model, curve = r["labels_per_class"], r["model"], r["curve"]
+            thesis = THESIS_ACCURACY.get(k, {}).get(model)
+            t54 = THESIS_TABLE_5_4.get(k, {}).get(model)
+            last = curve[-1]
+            quarter = next(c for c in curve if c["epoch"] >= 0.75 * last["epoch"])
+            best = max(curve, key=lambda c: c["accuracy"])
+            lines += [
+                f"Learning curve of `{path.parent.name}` ({model}, {k} labels per class, split "
+                f"{r['split']}, {r['epochs']} epochs; `{path.parent.name}/mnist_curve.png`): the "
+                f"test rows scored every {d['args']['curve_every']} epochs and after the last "
+                f"by the callback `EpochScores` (Gibbs prediction with the fit's `n_gibbs` "
+                f"steps, its own seeded draws, so the last point differs from the run table's "
+                f"score of the same weights by the chains' noise: {100 * last['accuracy']:.2f}% "
+                f"against {100 * r['accuracy']:.2f}%).  Scores only: nothing was chosen by "
+                f"them.  From epoch {quarter['epoch']} to {last['epoch']} the accuracy moved "
+                f"{100 * (last['accuracy'] - quarter['accuracy']):+.2f} points and log p(y|x) "
+                f"{last['log_likelihood'] - quarter['log_likelihood']:+.3f} nats; the highest "
+                f"accuracy on the curve was {100 * best['accuracy']:.2f}% at epoch "
+                f"{best['epoch']}"
+                + (f"; the thesis: {thesis[0]}% ({thesis[1]}) over five label draws" if thesis
+                   else "") + ".\n",
+                "| epoch | accuracy | log p(y\\|x) | test ELBO per row |",
+                "|---|---|---|---|"]
+            lines += [f"| {c['epoch']} | {100 * c['accuracy']:.2f} | {c['log_likelihood']:.3f} "
+                      f"| {c['elbo']:.1f} |" for c in curve]
+            if thesis:
+                lines.append(f"| thesis | {thesis[0]} ({thesis[1]}) | "
+                             + (f"{t54} (-{t54 / 1000:.3f})" if t54 else "–") + " | – |")
+            lines.append("")
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _percent(x: float | None) -> str:

@@ -564,9 +564,17 @@ def test_mnist_curve_and_threads_leave_the_fit_alone(tmp_path):
     assert all(0 <= c["accuracy"] <= 1 and c["log_likelihood"] < 0 for c in curve["curve"])
     for key in ("accuracy", "log_likelihood", "accuracy_qy"):
         assert curve[key] == plain[key]
+    assert (tmp_path / "curve" / "mnist_curve.png").stat().st_size > 0
+    assert not (tmp_path / "plain" / "mnist_curve.png").exists()
     res = json.loads((tmp_path / "curve" / "mnist.json").read_text())
     assert "--threads 2 " in res["command"] and "--curve-every 2 " in res["command"]
     assert vars(mnist.parse_args(res["command"].split()[3:])) == res["args"]
+    from benchmarks import report
+
+    text = report._mnist_curves([tmp_path / "curve" / "mnist.json", tmp_path / "plain" /
+                                 "mnist.json"])
+    assert text.count("Learning curve of") == 1 and "| 2 | " in text and "| 3 | " in text
+    assert "From epoch 3 to 3" in text  # the last quarter of 3 epochs starts at the last
 
 
 def test_collapse_tiny(tmp_path):
