@@ -28,6 +28,11 @@ overrides the configs' estimator settings per model, e.g. ``--validation 10000 -
 '{"SSLPE": {"lr": 0.001}}'``; ``--first-split S`` runs splits S, S + 1, ... (another label
 draw).  The report lists such runs apart from the test results.
 
+Learning curves: ``--curve-every K`` also scores the test (or ``--validation``) rows every K
+epochs and after the last, without touching the fit's random streams (one long fit then shows
+how the gap moves with epochs; ``mnist_curve.png`` plots it); ``--threads T`` gives each fit T
+torch threads (default 1; two suit one long fit on a 2-core machine).
+
 Run: ``python -m benchmarks.mnist --quick`` (or ``--full --device cuda``); the data comes from
 :func:`skdgm.datasets.load_mnist` (``--data PATH``, ``$SKDGM_MNIST``, ``~/.skdgm/mnist.npz`` or
 ``--download``).  Results are written after every finished fit.
