@@ -153,10 +153,12 @@ def fit_one(model: str, labels_per_class: int, split: int, epochs: int | None, d
     if curve_every and model != "DNN":
         # the pipeline's pixel selection is unsupervised and deterministic: the same columns
         pixels = VarianceThreshold(PIXEL_STD_THRESHOLD ** 2).fit(X)
-        curve = EpochScores(pixels.transform(X_test), y_test, n_gibbs=params.get("n_gibbs", 10),
-                            every=curve_every)
+        # y_test as class indices: MNIST's labels 0-9 are the fit's classes_
+        curve = EpochScores(pixels.transform(X_test), y_test, every=curve_every)
         callbacks.append(curve)
     clf = cls(random_state=split, device=device, callbacks=callbacks, **params)
+    if curve is not None:
+        curve.n_gibbs = clf.n_gibbs  # the fit's own prediction budget
     pipe = make_pipeline(VarianceThreshold(PIXEL_STD_THRESHOLD ** 2), clf).fit(X, y)
     extra = predictor_check(pipe, X_test, y_test) if model in ("SSLPE", "SSLAPD") else {}
     if curve is not None:
