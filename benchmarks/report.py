@@ -905,7 +905,16 @@ def mnist() -> str:
              "draws (At a glance, *label draws*), to set beside the five 32-epoch GPU draws "
              "of the previous setting (`mnist_cuda_current`, "
              "`mnist_cuda_current_20_splits1_4`); test runs, fixed beforehand to report and "
-             "change no config.  Split 2 is the hard draw on both settings.\n"]
+             "change no config.  Split 2 is the hard draw on both settings.  "
+             "`mnist_epyc_sslapd20_100` (2026-11-29, the AMD EPYC, nothing else running, two "
+             "torch threads) trained SSLAPD on its config at 20 labels per class, split 0, for "
+             "100 epochs (the config's `--full` length, the top of the reference code's "
+             "50-100), with the test rows scored every 4 epochs (`--curve-every 4`: the "
+             "learning curve after the table by epochs), to see how much of the gap at 20 "
+             "labels per class the epochs explain; a test run, fixed beforehand to report and "
+             "change no config.  Two threads sum in another order than one (a different fit "
+             "from the same seeds), so its curve's 24- and 32-epoch points are other fits than "
+             "`mnist_epyc_sslapd20_lr1e3` and `mnist_cuda_current`, not repeats of them.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
@@ -1241,8 +1250,9 @@ def _mnist_by_epochs(runs: list[dict]) -> str:
         acc.setdefault((k, model, variant), {})[epochs] = s["accuracy_mean"]
         thesis[(k, model, variant)] = s["thesis_accuracy"]
     epochs = sorted({e for v in acc.values() for e in v})
-    lines = ["Accuracy (%) by epochs trained, split 0 in every cell (8 epochs: the CPU "
-             "quick profile; more: the GPU runs; where two runs share a cell, the later):\n",
+    lines = ["Accuracy (%) by epochs trained, split 0 in every cell (8 epochs: the quick "
+             "profile; each cell's run is in the tables above; where two runs share a cell, "
+             "the later):\n",
              "| labels/class | model | variant | " + " | ".join(f"{e} epochs" for e in epochs)
              + " | thesis |", "|---|---|---|" + "---|" * (len(epochs) + 1)]
     for key in sorted(acc, key=lambda k: (k[0], k[1], k[2] != "grey", k[2])):
@@ -1273,18 +1283,22 @@ def _mnist_curves(files: list[Path]) -> str:
             t54 = THESIS_TABLE_5_4.get(k, {}).get(model)
             last = curve[-1]
             quarter = next(c for c in curve if c["epoch"] >= 0.75 * last["epoch"])
+            tail = [c for c in curve if c["epoch"] >= quarter["epoch"]]
             best = max(curve, key=lambda c: c["accuracy"])
             lines += [
                 f"Learning curve of `{path.parent.name}` ({model}, {k} labels per class, split "
                 f"{r['split']}, {r['epochs']} epochs; `{path.parent.name}/mnist_curve.png`): the "
                 f"test rows scored every {d['args']['curve_every']} epochs and after the last "
                 f"by the callback `EpochScores` (Gibbs prediction with the fit's `n_gibbs` "
-                f"steps, its own seeded draws, so the last point differs from the run table's "
-                f"score of the same weights by the chains' noise: {100 * last['accuracy']:.2f}% "
-                f"against {100 * r['accuracy']:.2f}%).  Scores only: nothing was chosen by "
+                f"steps and draws of its own, so its last point and the run table's score are "
+                f"two Monte-Carlo estimates for the same weights: {100 * last['accuracy']:.2f}% "
+                f"and {100 * r['accuracy']:.2f}%).  Scores only: nothing was chosen by "
                 f"them.  From epoch {quarter['epoch']} to {last['epoch']} the accuracy moved "
                 f"{100 * (last['accuracy'] - quarter['accuracy']):+.2f} points and log p(y|x) "
-                f"{last['log_likelihood'] - quarter['log_likelihood']:+.3f} nats; the highest "
+                f"{last['log_likelihood'] - quarter['log_likelihood']:+.3f} nats; the points "
+                f"from epoch {quarter['epoch']} on average "
+                f"{100 * np.mean([c['accuracy'] for c in tail]):.2f}% and "
+                f"{np.mean([c['log_likelihood'] for c in tail]):.3f} nats; the highest "
                 f"accuracy on the curve was {100 * best['accuracy']:.2f}% at epoch "
                 f"{best['epoch']}"
                 + (f"; the thesis: {thesis[0]}% ({thesis[1]}) over five label draws" if thesis
