@@ -31,7 +31,8 @@ draw).  The report lists such runs apart from the test results.
 Learning curves: ``--curve-every K`` also scores the test (or ``--validation``) rows every K
 epochs and after the last, without touching the fit's random streams (one long fit then shows
 how the gap moves with epochs; ``mnist_curve.png`` plots it); ``--threads T`` gives each fit T
-torch threads (default 1; two suit one long fit on a 2-core machine).
+torch threads (default 1; two suit one long fit on a 2-core machine); ``--replot DIR`` redraws
+a finished run's plot.
 
 Run: ``python -m benchmarks.mnist --quick`` (or ``--full --device cuda``); the data comes from
 :func:`skdgm.datasets.load_mnist` (``--data PATH``, ``$SKDGM_MNIST``, ``~/.skdgm/mnist.npz`` or
@@ -109,7 +110,7 @@ def command_line(args: dict) -> str:
                                         else str(val)))
     defaults = {"first_split": 0, "device": "cpu", "n_jobs": 2, "threads": 1, "data": None,
                 "download": False, "n_train": None, "n_test": None, "validation": 0,
-                "curve_every": 0, "set": "{}", "out": DEFAULT_OUT}
+                "curve_every": 0, "set": "{}", "out": DEFAULT_OUT, "replot": None}
     for key, default in defaults.items():
         val = args.get(key, default)
         if val != default:
@@ -270,6 +271,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='estimator settings over the configs\', per model, e.g. '
                              '\'{"SSLPE": {"lr": 0.001}}\'')
     parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--replot", metavar="DIR",
+                        help="only redraw DIR/mnist_curve.png from DIR/mnist.json (no fits)")
     parser.set_defaults(profile="quick")
     args = parser.parse_args(argv)
     try:
@@ -294,6 +297,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.replot:
+        out = Path(args.replot)
+        plot_curves(json.loads((out / "mnist.json").read_text())["rows"], out / "mnist_curve.png")
+        return
     load_mnist(args.data, download=args.download)  # fail early, with the loader's message
     order = {"M2": 0, "SSLAPD": 0, "SSLPE": 0, "DNN": 1}
     jobs = sorted((dict(model=m, labels_per_class=k, split=s) for k in args.labels

@@ -565,6 +565,9 @@ def test_mnist_curve_and_threads_leave_the_fit_alone(tmp_path):
     for key in ("accuracy", "log_likelihood", "accuracy_qy"):
         assert curve[key] == plain[key]
     assert (tmp_path / "curve" / "mnist_curve.png").stat().st_size > 0
+    (tmp_path / "curve" / "mnist_curve.png").unlink()
+    mnist.main(["--replot", str(tmp_path / "curve")])   # redrawn from the results file alone
+    assert (tmp_path / "curve" / "mnist_curve.png").stat().st_size > 0
     assert not (tmp_path / "plain" / "mnist_curve.png").exists()
     res = json.loads((tmp_path / "curve" / "mnist.json").read_text())
     assert "--threads 2 " in res["command"] and "--curve-every 2 " in res["command"]
