@@ -914,7 +914,12 @@ def mnist() -> str:
              "labels per class the epochs explain; a test run, fixed beforehand to report and "
              "change no config.  Two threads sum in another order than one (a different fit "
              "from the same seeds), so its curve's 24- and 32-epoch points are other fits than "
-             "`mnist_epyc_sslapd20_lr1e3` and `mnist_cuda_current`, not repeats of them.\n"]
+             "`mnist_epyc_sslapd20_lr1e3` and `mnist_cuda_current`, not repeats of them.  "
+             "`mnist_epyc_sslapd20_64_split1` (the same session and machine) is the same "
+             "command on split 1 (a second label draw) for 64 epochs, fixed after split 0's "
+             "result and before its own run: a first attempt at 100 epochs was stopped at "
+             "epoch 11, before any score of it was computed, because it could not end within "
+             "the session; 64 was chosen by the time left, not by any accuracy.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
