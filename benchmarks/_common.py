@@ -157,11 +157,10 @@ class EpochScores(Callback):
                     xt[~labeled], labeled_weight=net.labeled_weight, alpha=net.alpha,
                     n_train=net.n_train)
         module.train()
-        net.history.record("test_acc", float(np.mean(p.argmax(1) == self.y)))
         p = p.astype(np.float64)
-        net.history.record("test_log_lik", scores(np.arange(p.shape[1]),
-                                                  p / p.sum(1, keepdims=True),
-                                                  self.y)["log_likelihood"])
+        test = scores(np.arange(p.shape[1]), p / p.sum(1, keepdims=True), self.y)
+        net.history.record("test_acc", test["accuracy"])
+        net.history.record("test_log_lik", test["log_likelihood"])
         net.history.record("test_elbo", float(elbo))
         if self.X_train is not None:
             net.history.record("train_unlabeled_bound", float(terms["unlabeled_bound"]))
