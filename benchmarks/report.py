@@ -1065,7 +1065,41 @@ def _mnist_validation(files: list[Path]) -> str:
     for path in files:
         d = json.loads(path.read_text())
         lines.append(f"- `{path.parent.name}`: `{d['command']}` · {_machine(d['machine'])}")
+    lines.append(_mnist_validation_curves(files))
     return "\n".join(lines) + "\n"
+
+
+def _mnist_validation_curves(files: list[Path]) -> str:
+    """Validation runs fitted with ``--curve-every``, side by side: one table per model,
+    label count, split and epochs, a column pair (accuracy, log p(y|x)) per run, so that
+    settings compared by a rule can be followed over the epochs."""
+    groups: dict[tuple, list] = {}
+    for path in files:
+        d = json.loads(path.read_text())
+        for r in (r for r in d["rows"] if r.get("curve")):
+            key = (r["model"], r["labels_per_class"], r["split"], r["epochs"])
+            groups.setdefault(key, []).append((path.parent.name, d, r))
+    lines = []
+    for (model, k, split, epochs), fits in sorted(groups.items()):
+        every = sorted({d["args"]["curve_every"] for _, d, _ in fits})
+        settings = "; ".join(f"`{name}`: `{json.dumps(_over_reference(d, model, k))}`"
+                             for name, d, _ in fits)
+        lines += [f"Validation curves, {model}, {k} labels per class, split {split}, "
+                  f"{epochs} epochs (the validation rows scored every "
+                  f"{'/'.join(map(str, every))} epochs and after the last by `EpochScores`; "
+                  f"scores only, the curves chose nothing; each run's last point and its row "
+                  f"above are two Monte-Carlo estimates for the same weights).  Settings: "
+                  f"{settings}.\n",
+                  "| epoch | " + " | ".join(f"`{name}` accuracy | log p(y\\|x)"
+                                            for name, _, _ in fits) + " |",
+                  "|---|" + "---|---|" * len(fits)]
+        points = [{c["epoch"]: c for c in r["curve"]} for _, _, r in fits]
+        for epoch in sorted(set().union(*points)):
+            cells = [f"{100 * p[epoch]['accuracy']:.2f} | {p[epoch]['log_likelihood']:.3f}"
+                     if epoch in p else "– | –" for p in points]
+            lines.append(f"| {epoch} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _mnist_predictors(files: list[Path]) -> str:

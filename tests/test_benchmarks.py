@@ -580,6 +580,28 @@ def test_mnist_curve_and_threads_leave_the_fit_alone(tmp_path):
     assert "From epoch 3 to 3" in text  # the last quarter of 3 epochs starts at the last
 
 
+def test_mnist_validation_curves_side_by_side(tmp_path):
+    """Two validation runs with curves (the same model, labels, split and epochs, different
+    settings) come out as one table with a column pair per run, each cell its run's point."""
+    from benchmarks import mnist, report
+
+    data = _tiny_mnist(tmp_path / "mnist.npz")
+    common = ["--quick", "--data", str(data), "--models", "SSLPE", "--labels", "2", "--epochs",
+              "2", "--n-jobs", "1", "--validation", "40", "--curve-every", "1"]
+    mnist.main(common + ["--out", str(tmp_path / "a")])
+    mnist.main(common + ["--set", '{"SSLPE": {"lr_decay": 0.5}}', "--out", str(tmp_path / "b")])
+    files = [tmp_path / d / "mnist.json" for d in ("a", "b")]
+    text = report._mnist_validation(files)
+    assert text.count("Validation curves, SSLPE, 2 labels per class, split 0, 2 epochs") == 1
+    assert '`b`: `{"lr_decay": 0.5}`' in text and "`a`: `{}`" in text
+    assert "| epoch | `a` accuracy | log p(y\\|x) | `b` accuracy | log p(y\\|x) |" in text
+    curves = [json.loads(f.read_text())["rows"][0]["curve"] for f in files]
+    for epoch in (1, 2):
+        a, b = (next(c for c in curve if c["epoch"] == epoch) for curve in curves)
+        assert (f"| {epoch} | {100 * a['accuracy']:.2f} | {a['log_likelihood']:.3f} | "
+                f"{100 * b['accuracy']:.2f} | {b['log_likelihood']:.3f} |") in text
+
+
 def test_collapse_tiny(tmp_path):
     from benchmarks import collapse, report
 
