@@ -207,13 +207,15 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 def plot_curves(rows: list[dict], path: Path) -> None:
     """Test accuracy and log p(y|x) by epoch of every fit with a ``curve`` (``--curve-every``),
-    with the thesis's accuracy (Table 5.3) and log p(y|x) (Table 5.4, read as -log p / 1000)."""
+    with the thesis's accuracy (Table 5.3) and log p(y|x) (Table 5.4, read as -log p / 1000);
+    for ``--validation`` fits the validation scores, without the thesis's test numbers."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    validation = any(r.get("validation") for r in rows)
     for r in (r for r in rows if r.get("curve")):
         k, model = r["labels_per_class"], r["model"]
         name = f"{model} {k}/class split {r['split']}"
@@ -222,13 +224,17 @@ def plot_curves(rows: list[dict], path: Path) -> None:
                              ms=3, label=name)
         axes[1].plot(epochs, [c["log_likelihood"] for c in r["curve"]], marker="o", ms=3,
                      color=line.get_color(), label=name)
+        if validation:
+            continue
         if (acc := THESIS_ACCURACY.get(k, {}).get(model)) is not None:
             axes[0].axhline(acc[0], ls="--", lw=0.8, color=line.get_color(),
                             label=f"thesis {model} {k}/class")
         if (ll := THESIS_TABLE_5_4.get(k, {}).get(model)) is not None:
             axes[1].axhline(-ll / 1000, ls="--", lw=0.8, color=line.get_color(),
                             label=f"thesis {model} {k}/class (read as -log p / 1000)")
-    for ax, ylabel in zip(axes, ("test accuracy (%)", "test log p(y|x) (nats per row)")):
+    rows_name = "validation" if validation else "test"
+    for ax, ylabel in zip(axes, (f"{rows_name} accuracy (%)",
+                                 f"{rows_name} log p(y|x) (nats per row)")):
         ax.set_xlabel("epochs trained")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=7)

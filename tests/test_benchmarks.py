@@ -591,6 +591,7 @@ def test_mnist_validation_curves_side_by_side(tmp_path):
     mnist.main(common + ["--out", str(tmp_path / "a")])
     mnist.main(common + ["--set", '{"SSLPE": {"lr_decay": 0.5}}', "--out", str(tmp_path / "b")])
     files = [tmp_path / d / "mnist.json" for d in ("a", "b")]
+    assert (tmp_path / "a" / "mnist_curve.png").stat().st_size > 0  # validation axes, no thesis
     text = report._mnist_validation(files)
     assert text.count("Validation curves, SSLPE, 2 labels per class, split 0, 2 epochs") == 1
     assert '`b`: `{"lr_decay": 0.5}`' in text and "`a`: `{}`" in text
