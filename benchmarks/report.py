@@ -1123,21 +1123,22 @@ def _sslpe_reference_screen() -> str:
 
 def _mnist_validation_curves(files: list[Path]) -> str:
     """Validation runs fitted with ``--curve-every``, side by side: one table per model,
-    label count, split and epochs, a column pair (accuracy, log p(y|x)) per run, so that
-    settings compared by a rule can be followed over the epochs."""
+    label count and split, a column pair (accuracy, log p(y|x)) per run ('–' past a shorter
+    run's end), so that settings compared by a rule can be followed over the epochs."""
     groups: dict[tuple, list] = {}
     for path in files:
         d = json.loads(path.read_text())
         for r in (r for r in d["rows"] if r.get("curve")):
-            key = (r["model"], r["labels_per_class"], r["split"], r["epochs"])
+            key = (r["model"], r["labels_per_class"], r["split"])
             groups.setdefault(key, []).append((path.parent.name, d, r))
     lines = []
-    for (model, k, split, epochs), fits in sorted(groups.items()):
+    for (model, k, split), fits in sorted(groups.items()):
         every = sorted({d["args"]["curve_every"] for _, d, _ in fits})
-        settings = "; ".join(f"`{name}`: `{json.dumps(_over_reference(d, model, k))}`"
-                             for name, d, _ in fits)
-        lines += [f"Validation curves, {model}, {k} labels per class, split {split}, "
-                  f"{epochs} epochs (the validation rows scored every "
+        settings = "; ".join(f"`{name}` ({r['epochs']} epochs): "
+                             f"`{json.dumps(_over_reference(d, model, k))}`"
+                             for name, d, r in fits)
+        lines += [f"Validation curves, {model}, {k} labels per class, split {split} (the "
+                  f"validation rows scored every "
                   f"{'/'.join(map(str, every))} epochs and after the last by `EpochScores`; "
                   f"scores only, the curves chose nothing; each run's last point and its row "
                   f"above are two Monte-Carlo estimates for the same weights).  Settings: "

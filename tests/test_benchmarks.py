@@ -593,8 +593,8 @@ def test_mnist_validation_curves_side_by_side(tmp_path):
     files = [tmp_path / d / "mnist.json" for d in ("a", "b")]
     assert (tmp_path / "a" / "mnist_curve.png").stat().st_size > 0  # validation axes, no thesis
     text = report._mnist_validation(files)
-    assert text.count("Validation curves, SSLPE, 2 labels per class, split 0, 2 epochs") == 1
-    assert '`b`: `{"lr_decay": 0.5}`' in text and "`a`: `{}`" in text
+    assert text.count("Validation curves, SSLPE, 2 labels per class, split 0 (") == 1
+    assert '`b` (2 epochs): `{"lr_decay": 0.5}`' in text and "`a` (2 epochs): `{}`" in text
     assert "| epoch | `a` accuracy | log p(y\\|x) | `b` accuracy | log p(y\\|x) |" in text
     curves = [json.loads(f.read_text())["rows"][0]["curve"] for f in files]
     for epoch in (1, 2):
