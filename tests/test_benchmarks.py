@@ -1048,3 +1048,38 @@ def test_weight_variances_against_direct_computation():
     np.testing.assert_allclose(row[2:5], np.quantile(log_var, [0.1, 0.5, 0.9]))
     assert row[5] == pytest.approx(np.mean(log_var > 2 * np.log(0.5)))
     assert weight_variances(torch.nn.Linear(3, 2)) is None
+
+
+def test_sslpe_long_fit_rules_are_computed_from_the_results(tmp_path, monkeypatch):
+    """The rule sentences on SSLPE's 64-epoch validation fits (rules 9/10) and the
+    reference settings at 96 epochs (rule 12) take their figures and verdicts from the
+    results files: a run that leads at the rule's epoch is called a candidate, one that
+    does not leaves the config."""
+    from benchmarks import report
+
+    def run(name: str, accs: list[float], logps: list[float], acc: float, logp: float):
+        curve = [{"epoch": 4 * (i + 1), "accuracy": a, "log_likelihood": lp}
+                 for i, (a, lp) in enumerate(zip(accs, logps))]
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mnist.json").write_text(json.dumps({"rows": [{
+            "epochs": curve[-1]["epoch"], "accuracy": acc, "log_likelihood": logp,
+            "curve": curve}]}))
+
+    flat = [0.80, 0.90, 0.91, 0.90] + [0.905] * 12          # 16 points, epochs 4..64
+    run("mnist_val20_sslpe_config_64", flat, [-0.6, -0.5, -0.55] + [-0.56] * 13, 0.906, -0.56)
+    run("mnist_val20_sslpe_nodecay_64", flat, [-0.6, -0.52, -0.6] + [-0.62] * 13, 0.903, -0.62)
+    run("mnist_val20_sslpe_wd1e4_64", flat, [-0.6, -0.48, -0.5] + [-0.51] * 13, 0.900, -0.51)
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    text = report._sslpe_decay_and_l2_64()
+    assert "The config led (90.60 / -0.560 against 90.30 / -0.620), so no change." in text
+    assert "peaked in accuracy by epoch 12 (91.00% and 91.00%)" in text
+    assert "from -0.500 at epoch 8 to -0.560 with the decay" in text
+    assert "90.00 / -0.510 against 90.60 / -0.560, no lead and no change." in text
+    assert "From epoch 8 on its log p(y|x) stayed between -0.480 and -0.510" in text
+    assert report._sslpe_reference_long() == ""                # not run yet: no sentence
+    rising = [0.80 + 0.008 * i for i in range(24)]             # 24 points, epochs 4..96
+    run("mnist_val20_sslpe_reference_96", rising, [-0.8 + 0.02 * i for i in range(24)],
+        0.99, -0.33)
+    text = report._sslpe_reference_long()
+    assert "At epoch 64: 92.00 / -0.500 against 90.50 / -0.560, ahead in both" in text
+    assert "scored 99.00 / -0.330" in text and "its highest accuracy 98.40% at epoch 96" in text
