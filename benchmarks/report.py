@@ -1059,6 +1059,7 @@ def _mnist_validation(files: list[Path]) -> str:
              "in both measures), a lead on this draw making the setting a candidate for "
              "split 1 and changing no config alone."
              + _sslpe_decay_and_l2_64() + _sslpe_reference_screen() + _sslpe_reference_long()
+             + _sslpe_reference_split1()
              + "\n",
              "| run | labels/class | split | model | epochs | settings | validation rows "
              "| accuracy | log p(y\\|x) |",
@@ -1178,6 +1179,21 @@ def _sslpe_reference_screen() -> str:
 SSLPE_REFERENCE_RULE_EPOCH = 64
 
 
+def _sslpe_reference_rule12() -> tuple[dict, dict, dict, bool] | None:
+    """Rule 12's inputs and verdict: the 96-epoch reference-settings row, its curve point at
+    ``SSLPE_REFERENCE_RULE_EPOCH``, the config's there, and whether the first leads in both
+    measures; None until both runs exist."""
+    long = _load("mnist_val20_sslpe_reference_96/mnist.json")
+    config = _load("mnist_val20_sslpe_config_64/mnist.json")
+    if long is None or config is None:
+        return None
+    row, e = long["rows"][0], SSLPE_REFERENCE_RULE_EPOCH
+    ours = {c["epoch"]: c for c in row["curve"]}[e]
+    theirs = {c["epoch"]: c for c in config["rows"][0]["curve"]}[e]
+    lead = all(ours[m] > theirs[m] for m in ("accuracy", "log_likelihood"))
+    return row, ours, theirs, lead
+
+
 def _sslpe_reference_long() -> str:
     """Rule 12, fixed (2026-11-29, 16:10 UTC) before ``mnist_val20_sslpe_reference_96`` ran:
     the reference settings (no batch norm, no decay) for 96 epochs, split 0; their curve point
@@ -1185,16 +1201,11 @@ def _sslpe_reference_long() -> str:
     the same kind of Monte-Carlo estimate).  Ahead in both accuracy and log p(y|x): a candidate
     for split 1 and a test run, changing no config alone; otherwise the config stays.  The
     96-epoch row is reported beside it and decides nothing.  '' until the run exists."""
-    long = _load("mnist_val20_sslpe_reference_96/mnist.json")
-    config = _load("mnist_val20_sslpe_config_64/mnist.json")
-    if long is None or config is None:
+    judged = _sslpe_reference_rule12()
+    if judged is None:
         return ""
-    row = long["rows"][0]
+    row, ours, theirs, lead = judged
     e = SSLPE_REFERENCE_RULE_EPOCH
-    ours = {c["epoch"]: c for c in row["curve"]}[e]
-    theirs = {c["epoch"]: c for c in config["rows"][0]["curve"]}[e]
-    lead = (ours["accuracy"] > theirs["accuracy"]
-            and ours["log_likelihood"] > theirs["log_likelihood"])
     quarter, best = _last_quarter_and_best(row["curve"])
     last = row["curve"][-1]
     return (f"  Then the reference settings over {row['epochs']} epochs "
@@ -1211,6 +1222,32 @@ def _sslpe_reference_long() -> str:
             f"{100 * (last['accuracy'] - quarter['accuracy']):+.2f} points and "
             f"{last['log_likelihood'] - quarter['log_likelihood']:+.3f} nats, its highest "
             f"accuracy {100 * best['accuracy']:.2f}% at epoch {best['epoch']}.")
+
+
+def _sslpe_reference_split1() -> str:
+    """Rule 13, fixed (2026-11-29, 16:15 UTC) before rule 12's verdict was known: if the
+    reference settings led at epoch 64 on split 0, the config and the reference settings run
+    on split 1 for 64 epochs each (``mnist_val20_sslpe_config_64_split1``, then
+    ``mnist_val20_sslpe_reference_64_split1``), decided by the table's rows (a lead in both
+    measures); a lead on both splits moves the SSLPE config's ``by_labels`` entry for 20
+    labels per class to the reference settings (no batch norm, no decay).  (If it did not
+    lead, the slot went to SSLAPD at 100 epochs on split 1 on the test set, which decides
+    nothing.)  '' until both split-1 runs exist."""
+    config = _load("mnist_val20_sslpe_config_64_split1/mnist.json")
+    reference = _load("mnist_val20_sslpe_reference_64_split1/mnist.json")
+    if config is None or reference is None:
+        return ""
+    ours, theirs = reference["rows"][0], config["rows"][0]
+    lead = all(ours[m] > theirs[m] for m in ("accuracy", "log_likelihood"))
+    return (f"  On split 1, by the rule fixed before rule 12's verdict (64 epochs each, the "
+            f"table's rows deciding): the reference settings "
+            f"(`mnist_val20_sslpe_reference_64_split1`) scored "
+            f"{100 * ours['accuracy']:.2f} / {ours['log_likelihood']:.3f} against the "
+            f"config's {100 * theirs['accuracy']:.2f} / {theirs['log_likelihood']:.3f} "
+            f"(`mnist_val20_sslpe_config_64_split1`): "
+            + ("a lead on both splits, so the SSLPE config at 20 labels per class returns to "
+               "the reference settings (no batch norm, no decay)." if lead else
+               "no lead in both, so the config stays."))
 
 
 def _mnist_validation_curves(files: list[Path]) -> str:
