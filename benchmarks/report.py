@@ -1040,8 +1040,10 @@ def _mnist_validation(files: list[Path]) -> str:
              "(a lead in both measures on split 0, then both splits, before a config takes "
              "it).  SSLPE (`mnist_val20_sslpe_lrdecay96_epyc` against "
              "`mnist_val20_sslpe_config_epyc`) led on split 0 in both, so split 1 ran, the "
-             "two side by side (`..._split1`), and led there too, by less (0.39 points and "
-             "0.031 nats, under the run-to-run spread): the config took `lr_decay` 0.96 for "
+             "two side by side (`..._split1`), and led there too, by less ("
+             + _lead("mnist_val20_sslpe_lrdecay96_epyc_split1",
+                     "mnist_val20_sslpe_config_epyc_split1") +
+             ", under the run-to-run spread): the config took `lr_decay` 0.96 for "
              "SSLPE at 20 labels per class, as the rule said, and every SSLPE fit at 20 "
              "labels per class before it now counts as an earlier setting (chosen at 24 "
              "epochs; over the `--full` profile's 150 the same rate ends at 0.2% of the "
@@ -1079,6 +1081,17 @@ def _mnist_validation(files: list[Path]) -> str:
         lines.append(f"- `{path.parent.name}`: `{d['command']}` · {_machine(d['machine'])}")
     lines.append(_mnist_validation_curves(files))
     return "\n".join(lines) + "\n"
+
+
+def _lead(run: str, other: str) -> str:
+    """'X points and Y nats': by how much the first row of validation run ``run`` leads that
+    of ``other`` in accuracy and log p(y|x) ('?' where either run is missing)."""
+    a, b = _load(f"{run}/mnist.json"), _load(f"{other}/mnist.json")
+    if a is None or b is None:
+        return "? points and ? nats"
+    a, b = a["rows"][0], b["rows"][0]
+    return (f"{100 * (a['accuracy'] - b['accuracy']):.2f} points and "
+            f"{a['log_likelihood'] - b['log_likelihood']:.3f} nats")
 
 
 def _sslpe_decay_and_l2_64() -> str:
