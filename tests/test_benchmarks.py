@@ -1083,6 +1083,11 @@ def test_sslpe_long_fit_rules_are_computed_from_the_results(tmp_path, monkeypatc
     text = report._sslpe_reference_long()
     assert "At epoch 64: 92.00 / -0.500 against 90.50 / -0.560, ahead in both" in text
     assert "scored 99.00 / -0.330" in text and "its highest accuracy 98.40% at epoch 96" in text
+    assert "equal those of the shorter" not in text           # no shorter run yet
+    run("mnist_val20_sslpe_reference_48", rising[:12], [-0.8 + 0.02 * i for i in range(11)]
+        + [0.0], 0.9, -0.3)                                    # its last point differs
+    assert "up to epoch 48 equal those of the shorter run `mnist_val20_sslpe_reference_48` " \
+        "(the same seeds) in 11 of 12." in report._sslpe_reference_long()
     assert report._sslpe_reference_split1() == ""              # rule 13 not run yet
     run("mnist_val20_sslpe_config_64_split1", flat, [-0.5] * 16, 0.905, -0.50)
     run("mnist_val20_sslpe_reference_64_split1", flat, [-0.5] * 16, 0.910, -0.51)
