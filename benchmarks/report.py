@@ -1208,12 +1208,13 @@ def _sslpe_reference_rule12() -> tuple[dict, dict, dict, bool] | None:
 
 
 def _sslpe_reference_long() -> str:
-    """Rule 12, fixed (2026-11-29, 16:10 UTC) before ``mnist_val20_sslpe_reference_96`` ran:
-    the reference settings (no batch norm, no decay) for 96 epochs, split 0; their curve point
-    at epoch 64 against the config's curve point at epoch 64 (``mnist_val20_sslpe_config_64``,
-    the same kind of Monte-Carlo estimate).  Ahead in both accuracy and log p(y|x): a candidate
-    for split 1 and a test run, changing no config alone; otherwise the config stays.  The
-    96-epoch row is reported beside it and decides nothing.  '' until the run exists."""
+    """Rule 12, fixed (2026-11-29 16:01 UTC, commit 25cc409) before
+    ``mnist_val20_sslpe_reference_96`` ran: the reference settings (no batch norm, no decay)
+    for 96 epochs, split 0; their curve point at epoch 64 against the config's curve point at
+    epoch 64 (``mnist_val20_sslpe_config_64``, the same kind of Monte-Carlo estimate).  Ahead
+    in both accuracy and log p(y|x): a candidate for split 1 and a test run, changing no
+    config alone; otherwise the config stays.  The 96-epoch row is reported beside it and
+    decides nothing.  '' until the run exists."""
     judged = _sslpe_reference_rule12()
     if judged is None:
         return ""
@@ -1255,9 +1256,9 @@ def _same_points(shorter: str, curve: list[dict]) -> str:
 
 
 def _sslpe_reference_split1() -> str:
-    """Rule 13, fixed (2026-11-29, 16:15 UTC) before rule 12's verdict was known: if the
-    reference settings led at epoch 64 on split 0, the config and the reference settings run
-    on split 1 for 64 epochs each (``mnist_val20_sslpe_config_64_split1``, then
+    """Rule 13, fixed (2026-11-29 16:08 UTC, commit 3be5b78) before rule 12's verdict was
+    known: if the reference settings led at epoch 64 on split 0, the config and the reference
+    settings run on split 1 for 64 epochs each (``mnist_val20_sslpe_config_64_split1``, then
     ``mnist_val20_sslpe_reference_64_split1``), decided by the table's rows (a lead in both
     measures); a lead on both splits moves the SSLPE config's ``by_labels`` entry for 20
     labels per class to the reference settings (no batch norm, no decay).  (If it did not
