@@ -1089,6 +1089,12 @@ def _mnist_validation(files: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ahead(score: dict, other: dict) -> bool:
+    """Whether ``score`` leads ``other`` in both accuracy and log p(y|x), the validation
+    rules' test for a setting."""
+    return all(score[m] > other[m] for m in ("accuracy", "log_likelihood"))
+
+
 def _lead(run: str, other: str) -> str:
     """'X points and Y nats': by how much the first row of validation run ``run`` leads that
     of ``other`` in accuracy and log p(y|x) ('?' where either run is missing)."""
@@ -1116,7 +1122,7 @@ def _sslpe_decay_and_l2_64() -> str:
         return f"{100 * rows[name]['accuracy']:.2f} / {rows[name]['log_likelihood']:.3f}"
 
     def leads(a: str, b: str) -> bool:
-        return all(rows[a][m] > rows[b][m] for m in ("accuracy", "log_likelihood"))
+        return _ahead(rows[a], rows[b])
 
     def best(name: str, measure: str) -> dict:
         return max(curves[name], key=lambda c: c[measure])
@@ -1179,7 +1185,7 @@ def _sslpe_reference_screen() -> str:
     at = {c["epoch"]: c for c in config["rows"][0]["curve"]}[row["epochs"]]
     curve = row["curve"]
     quarter, best = _last_quarter_and_best(curve)
-    lead = row["accuracy"] > at["accuracy"] and row["log_likelihood"] > at["log_likelihood"]
+    lead = _ahead(row, at)
     return (f"  Last, a screen fixed before it ran (the session's remaining time, so "
             f"{row['epochs']} epochs, and no choice rests on it): the reference settings, "
             f"without batch norm or decay (`mnist_val20_sslpe_reference_48`), to see whether "
@@ -1209,7 +1215,7 @@ def _sslpe_reference_rule12() -> tuple[dict, dict, dict, bool] | None:
     row, e = long["rows"][0], SSLPE_REFERENCE_RULE_EPOCH
     ours = {c["epoch"]: c for c in row["curve"]}[e]
     theirs = {c["epoch"]: c for c in config["rows"][0]["curve"]}[e]
-    lead = all(ours[m] > theirs[m] for m in ("accuracy", "log_likelihood"))
+    lead = _ahead(ours, theirs)
     return row, ours, theirs, lead
 
 
@@ -1275,7 +1281,7 @@ def _sslpe_reference_split1() -> str:
     if config is None or reference is None:
         return ""
     ours, theirs = reference["rows"][0], config["rows"][0]
-    lead = all(ours[m] > theirs[m] for m in ("accuracy", "log_likelihood"))
+    lead = _ahead(ours, theirs)
     return (f"  On split 1, by the rule fixed before rule 12's verdict (64 epochs each, the "
             f"table's rows deciding): the reference settings "
             f"(`mnist_val20_sslpe_reference_64_split1`) scored "
