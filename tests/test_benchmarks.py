@@ -1058,10 +1058,10 @@ def test_weight_variances_against_direct_computation():
 
 
 def test_sslpe_long_fit_rules_are_computed_from_the_results(tmp_path, monkeypatch):
-    """The rule sentences on SSLPE's 64-epoch validation fits (rules 9/10) and the
-    reference settings at 96 epochs (rule 12) take their figures and verdicts from the
-    results files: a run that leads at the rule's epoch is called a candidate, one that
-    does not leaves the config."""
+    """The rule sentences on SSLPE's 64-epoch validation fits (rules 9/10), the reference
+    settings at 96 epochs (rule 12) and on split 1 (rule 13) take their figures and verdicts
+    from the results files: a run that leads is called a candidate (rule 13: the config
+    changes), one that does not leaves the config."""
     from benchmarks import report
 
     def run(name: str, accs: list[float], logps: list[float], acc: float, logp: float):
@@ -1101,3 +1101,10 @@ def test_sslpe_long_fit_rules_are_computed_from_the_results(tmp_path, monkeypatc
     assert "91.00 / -0.510 against the config's 90.50 / -0.500" in \
         report._sslpe_reference_split1()
     assert "no lead in both, so the config stays." in report._sslpe_reference_split1()
+    run("mnist_val20_sslpe_reference_64_split1_", flat, [-0.5] * 16, 0.910, -0.49)
+    (tmp_path / "mnist_val20_sslpe_reference_64_split1_" / "mnist.json").replace(
+        tmp_path / "mnist_val20_sslpe_reference_64_split1" / "mnist.json")  # now ahead in both
+    assert "91.00 / -0.490 against the config's 90.50 / -0.500" in \
+        report._sslpe_reference_split1()
+    assert "a lead on both splits, so the SSLPE config at 20 labels per class returns to " \
+        "the reference settings" in report._sslpe_reference_split1()
