@@ -1108,3 +1108,34 @@ def test_sslpe_long_fit_rules_are_computed_from_the_results(tmp_path, monkeypatc
         report._sslpe_reference_split1()
     assert "a lead on both splits, so the SSLPE config at 20 labels per class returns to " \
         "the reference settings" in report._sslpe_reference_split1()
+
+
+def test_sslpe_reference_test_runs_sentence_is_computed_from_the_results(tmp_path, monkeypatch):
+    """The sentence on SSLPE's test fits on the reference settings compares split 0's curve
+    point at the split-1 run's length, and split 1's row, with the previous settings' rows of
+    the same splits, and calls the lead by both measures; nothing until all three runs exist."""
+    from benchmarks import report
+
+    def run(name: str, rows: list[dict]):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mnist.json").write_text(json.dumps({"rows": rows}))
+
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    run("mnist_epyc_sslpe20_lrdecay_48", [
+        {"split": 1, "epochs": 48, "accuracy": 0.90, "log_likelihood": -0.6},
+        {"split": 0, "epochs": 48, "accuracy": 0.88, "log_likelihood": -0.7}])
+    curve = [{"epoch": 4 * (i + 1), "accuracy": 0.80 + 0.005 * i,
+              "log_likelihood": -0.9 + 0.01 * i} for i in range(24)]   # epochs 4..96
+    run("mnist_epyc_sslpe20_reference_96", [
+        {"split": 0, "epochs": 96, "accuracy": 0.915, "log_likelihood": -0.65, "curve": curve}])
+    assert report._sslpe_reference_test() == ""                # split 1 not run yet
+    run("mnist_epyc_sslpe20_reference_48_split1", [
+        {"split": 1, "epochs": 48, "accuracy": 0.91, "log_likelihood": -0.55, "curve": []}])
+    text = report._sslpe_reference_test()
+    # epoch 48 is the 12th point: 0.855 / -0.79, behind split 0's old row in accuracy
+    assert "split 0 85.50 / -0.790 (the curve point" in text
+    assert "against 88.00 / -0.700, split 1 91.00 / -0.550" in text
+    assert "against 90.00 / -0.600: ahead in both measures on split 1 only." in text
+    assert "Split 0 after 96 epochs: 91.50 / -0.650 (the thesis: 92.0% (0.47)" in text
+    assert "from epoch 72 to 96 its curve moved +3.00 points and +0.060 nats" in text
+    assert "its highest accuracy 91.50% at epoch 96" in text
