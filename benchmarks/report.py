@@ -932,7 +932,7 @@ def mnist() -> str:
              "rows scored every 4 epochs: until then the longest test fit on those settings "
              "had 32 epochs.  `mnist_epyc_sslpe20_reference_48_split1` (the same machine, after "
              "it) is the same command on split 1 for 48 epochs, what fitted the rest of the "
-             "session at the 56 s per epoch (scoring included) split 0 took, chosen before "
+             "session at split 0's pace (about 50 s per epoch, scoring included), chosen before "
              "any score of split 0 was seen; 48 is also the length of "
              "`mnist_epyc_sslpe20_lrdecay_48`, the previous settings (batch norm, `lr_decay` "
              "0.96) on splits 0 and 1.  Both are test runs, fixed beforehand to report and "
