@@ -1137,3 +1137,17 @@ def test_sslpe_reference_test_runs_sentence_is_computed_from_the_results(tmp_pat
     assert "against 88.00 / -0.700, split 1 91.00 / -0.550" in text
     assert "against 90.00 / -0.600: ahead in both measures on split 1 only." in text
     assert "Split 0 after 96 epochs: 91.50 / -0.650 (its learning curve above)." in text
+    assert "reference code's" not in text.split("(its learning curve above).")[1]
+    longer = [dict(c) for c in curve] + [{"epoch": 100, "accuracy": 0.93,
+                                          "log_likelihood": -0.6}]
+    longer[0]["accuracy"] = 0.79                              # one point off the 96-epoch run
+    run("mnist_epyc_sslpe20_reference_150", [
+        {"split": 0, "epochs": 150, "accuracy": 0.925, "log_likelihood": -0.60,
+         "curve": longer}])
+    text = report._sslpe_reference_test()
+    assert "to the reference code's 150 epochs (`mnist_epyc_sslpe20_reference_150`" in text
+    # thesis Table 5.3 SSLPE 20/class 92.0, Table 5.4 524 read as -0.524 nats
+    assert "92.50 / -0.600, higher than at 96 epochs, against the thesis's 92.0 / -0.524 " \
+        "(+0.50 points, -0.076 nats)." in text
+    assert "up to epoch 96 equal those of the shorter run " \
+        "`mnist_epyc_sslpe20_reference_96` (the same seeds) in 23 of 24." in text
