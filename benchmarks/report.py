@@ -936,7 +936,11 @@ def mnist() -> str:
              "any score of split 0 was seen; 48 is also the length of "
              "`mnist_epyc_sslpe20_lrdecay_48`, the previous settings (batch norm, `lr_decay` "
              "0.96) on splits 0 and 1.  Both are test runs, fixed beforehand to report and "
-             "change no config.\n"]
+             "change no config.  `mnist_epyc_sslpe20_reference_150` (2026-12-03, the next "
+             "session, the same machine, nothing else running) is split 0's command again "
+             "with `--epochs 150`, the reference code's SSLPE length, because the 96-epoch "
+             "curve was still rising; started at the session's beginning so that it could "
+             "end within it, and likewise a test run that changes no config.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
