@@ -1151,3 +1151,40 @@ def test_sslpe_reference_test_runs_sentence_is_computed_from_the_results(tmp_pat
         "(+0.50 points, -0.076 nats)." in text
     assert "up to epoch 96 equal those of the shorter run " \
         "`mnist_epyc_sslpe20_reference_96` (the same seeds) in 23 of 24." in text
+    assert "Split 1 run the same way" not in text               # split 1 at 150 not run yet
+    split1 = [{"epoch": 4 * (i + 1), "accuracy": 0.85, "log_likelihood": -0.7}
+              for i in range(12)]                                   # epochs 4..48
+    run("mnist_epyc_sslpe20_reference_48_split1_", [
+        {"split": 1, "epochs": 48, "accuracy": 0.91, "log_likelihood": -0.55,
+         "curve": split1}])
+    (tmp_path / "mnist_epyc_sslpe20_reference_48_split1_" / "mnist.json").replace(
+        tmp_path / "mnist_epyc_sslpe20_reference_48_split1" / "mnist.json")
+    run("mnist_epyc_sslpe20_reference_150_split1", [
+        {"split": 1, "epochs": 150, "accuracy": 0.905, "log_likelihood": -0.50,
+         "curve": split1 + [{"epoch": 52, "accuracy": 0.9, "log_likelihood": -0.6}]}])
+    text = report._sslpe_reference_test()
+    # split 1: 90.50 / -0.500 against 91.00 / -0.550 at 48: log p up, accuracy down; the
+    # mean of 92.50 and 90.50 is 91.50, of -0.60 and -0.50 is -0.550
+    assert "Split 1 run the same way to 150 epochs " \
+        "(`mnist_epyc_sslpe20_reference_150_split1`): 90.50 / -0.500, only its log p(y|x) " \
+        "higher than at 48 epochs; the two label draws at 150 epochs average " \
+        "91.50 / -0.550 against the thesis's 92.0 (0.47) / -0.524 over five draws " \
+        "(-0.50 points, -0.026 nats)." in text
+    assert "up to epoch 48 equal those of the shorter run " \
+        "`mnist_epyc_sslpe20_reference_48_split1` (the same seeds) in 12 of 12." in text
+
+
+def test_against_names_the_direction_of_both_measures():
+    """The phrase comparing a longer fit with a shorter one: higher or lower in both
+    measures, or which one measure rose."""
+    from benchmarks.report import _against
+
+    earlier = {"epochs": 48, "accuracy": 0.90, "log_likelihood": -0.5}
+    assert _against({"accuracy": 0.91, "log_likelihood": -0.4}, earlier) == \
+        "higher than at 48 epochs"
+    assert _against({"accuracy": 0.89, "log_likelihood": -0.6}, earlier) == \
+        "lower than at 48 epochs"
+    assert _against({"accuracy": 0.91, "log_likelihood": -0.6}, earlier) == \
+        "only its accuracy higher than at 48 epochs"
+    assert _against({"accuracy": 0.89, "log_likelihood": -0.4}, earlier) == \
+        "only its log p(y|x) higher than at 48 epochs"
