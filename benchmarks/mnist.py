@@ -87,6 +87,15 @@ THESIS_TABLE_5_4 = {
     100: {"DNN": 539, "M2": 164, "SSLPE": 198, "SSLAPD": 152},
     300: {"DNN": 357, "M2": 112, "SSLPE": 126, "SSLAPD": 110},
 }
+
+
+def thesis_log_likelihood(labels_per_class: int, model: str) -> float | None:
+    """Table 5.4's entry for ``model`` read as a mean test log p(y|x) in nats per row (-entry
+    / 1000, our reading; see ``THESIS_TABLE_5_4``), or None where the table has none."""
+    entry = THESIS_TABLE_5_4.get(labels_per_class, {}).get(model)
+    return None if entry is None else -entry / 1000
+
+
 PROFILES = {
     "quick": {"labels": [20, 100], "splits": 1, "epochs": 8, "models": ["DNN", "M2", "SSLPE",
                                                                          "SSLAPD"]},
@@ -229,8 +238,8 @@ def plot_curves(rows: list[dict], path: Path) -> None:
         if (acc := THESIS_ACCURACY.get(k, {}).get(model)) is not None:
             axes[0].axhline(acc[0], ls="--", lw=0.8, color=line.get_color(),
                             label=f"thesis {model} {k}/class")
-        if (ll := THESIS_TABLE_5_4.get(k, {}).get(model)) is not None:
-            axes[1].axhline(-ll / 1000, ls="--", lw=0.8, color=line.get_color(),
+        if (ll := thesis_log_likelihood(k, model)) is not None:
+            axes[1].axhline(ll, ls="--", lw=0.8, color=line.get_color(),
                             label=f"thesis {model} {k}/class (read as -log p / 1000)")
     rows_name = "validation" if validation else "test"
     for ax, ylabel in zip(axes, (f"{rows_name} accuracy (%)",

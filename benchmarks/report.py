@@ -786,7 +786,7 @@ def _speed_spread(paths: list[Path]) -> str:
 
 
 def mnist() -> str:
-    from benchmarks.mnist import command_line
+    from benchmarks.mnist import command_line, thesis_log_likelihood
 
     head = "## MNIST, thesis Tables 5.3/5.4\n\n"
     files = sorted(RESULTS.glob("mnist*/mnist.json"))
@@ -974,7 +974,8 @@ def mnist() -> str:
             thesis = "–" if ta is None else f"{ta} ({s['thesis_accuracy_std']})"
             gap = "–" if ta is None else f"{s['accuracy_mean'] - ta:+.2f}"
             t54 = s["thesis_table_5_4"]
-            tll = "–" if t54 is None else f"{t54} (-{t54 / 1000:.3f})"
+            tll = "–" if t54 is None else (
+                f"{t54} ({thesis_log_likelihood(s['labels_per_class'], s['model']):.3f})")
             std = f" ({s['accuracy_std']:.2f})" if s["runs"] > 1 else ""
             secs = seconds[(s["labels_per_class"], s["model"])]
             lines.append(f"| {s['labels_per_class']} | {s['model']} | {s['runs']} | "
@@ -1564,7 +1565,7 @@ def _mnist_curves(files: list[Path]) -> str:
     """The learning curves of fits run with ``--curve-every``: test accuracy, log p(y|x) and
     the test ELBO by epoch, beside the thesis, with what the last quarter of the epochs
     gained."""
-    from benchmarks.mnist import THESIS_ACCURACY, THESIS_TABLE_5_4
+    from benchmarks.mnist import THESIS_ACCURACY, THESIS_TABLE_5_4, thesis_log_likelihood
 
     lines = []
     for path in files:
@@ -1600,7 +1601,8 @@ def _mnist_curves(files: list[Path]) -> str:
                       f"| {c['elbo']:.1f} |" for c in curve]
             if thesis:
                 lines.append(f"| thesis | {thesis[0]} ({thesis[1]}) | "
-                             + (f"{t54} (-{t54 / 1000:.3f})" if t54 else "–") + " | – |")
+                             + (f"{t54} ({thesis_log_likelihood(k, model):.3f})" if t54
+                                else "–") + " | – |")
             lines.append("")
     return "\n".join(lines) + "\n" if lines else ""
 
@@ -1647,14 +1649,14 @@ def _sslpe_reference_150(row96: dict) -> str:
     5.3/5.4's SSLPE at 20 labels per class (5.4 read as -log p / 1000), and whether its curve
     repeats the 96-epoch run's points (the same seeds and threads; the schedule does not
     depend on the epochs).  '' until the run exists."""
-    from benchmarks.mnist import THESIS_ACCURACY, THESIS_TABLE_5_4
+    from benchmarks.mnist import THESIS_ACCURACY, thesis_log_likelihood
 
     d = _load("mnist_epyc_sslpe20_reference_150/mnist.json")
     if d is None:
         return ""
     row = d["rows"][0]
     acc, ll = 100 * row["accuracy"], row["log_likelihood"]
-    thesis, t54 = THESIS_ACCURACY[20]["SSLPE"][0], -THESIS_TABLE_5_4[20]["SSLPE"] / 1000
+    thesis, t54 = THESIS_ACCURACY[20]["SSLPE"][0], thesis_log_likelihood(20, "SSLPE")
     return (f"  Run on to the reference code's {row['epochs']} epochs "
             f"(`mnist_epyc_sslpe20_reference_150`, the same command and split): "
             f"{acc:.2f} / {ll:.3f}, {_against(row, row96)}, against the "
@@ -1669,7 +1671,7 @@ def _sslpe_reference_150_split1(row48: dict) -> str:
     draws at 150 epochs beside Table 5.3/5.4's SSLPE at 20 labels per class (a mean over five
     draws; 5.4 read as -log p / 1000), and whether its curve repeats the 48-epoch run's
     points.  '' until both 150-epoch runs exist."""
-    from benchmarks.mnist import THESIS_ACCURACY, THESIS_TABLE_5_4
+    from benchmarks.mnist import THESIS_ACCURACY, thesis_log_likelihood
 
     d = _load("mnist_epyc_sslpe20_reference_150_split1/mnist.json")
     split0 = _load("mnist_epyc_sslpe20_reference_150/mnist.json")
@@ -1679,7 +1681,7 @@ def _sslpe_reference_150_split1(row48: dict) -> str:
     acc = 100 * np.mean([row["accuracy"], row0["accuracy"]])
     ll = np.mean([row["log_likelihood"], row0["log_likelihood"]])
     thesis, std = THESIS_ACCURACY[20]["SSLPE"]
-    t54 = -THESIS_TABLE_5_4[20]["SSLPE"] / 1000
+    t54 = thesis_log_likelihood(20, "SSLPE")
     return (f"  Split 1 run the same way to {row['epochs']} epochs "
             f"(`mnist_epyc_sslpe20_reference_150_split1`): {100 * row['accuracy']:.2f} / "
             f"{row['log_likelihood']:.3f}, {_against(row, row48)}; the two "

@@ -1188,3 +1188,16 @@ def test_against_names_the_direction_of_both_measures():
         "only its accuracy higher than at 48 epochs"
     assert _against({"accuracy": 0.89, "log_likelihood": -0.4}, earlier) == \
         "only its log p(y|x) higher than at 48 epochs"
+
+
+def test_thesis_log_likelihood_reads_table_5_4_as_nats():
+    """Table 5.4 printed 524 for SSLPE at 20 labels per class: read as -0.524 nats per row;
+    a cell the table lacks (10 labels per class) has no reading."""
+    from benchmarks.mnist import THESIS_TABLE_5_4, thesis_log_likelihood
+
+    assert thesis_log_likelihood(20, "SSLPE") == pytest.approx(-0.524)
+    assert thesis_log_likelihood(300, "M2") == pytest.approx(-0.112)
+    assert thesis_log_likelihood(10, "SSLPE") is None
+    assert thesis_log_likelihood(20, "SDGM") is None
+    assert all(thesis_log_likelihood(k, m) < 0 for k in THESIS_TABLE_5_4
+               for m in THESIS_TABLE_5_4[k])
