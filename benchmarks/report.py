@@ -940,7 +940,12 @@ def mnist() -> str:
              "session, the same machine, nothing else running) is split 0's command again "
              "with `--epochs 150`, the reference code's SSLPE length, because the 96-epoch "
              "curve was still rising; started at the session's beginning so that it could "
-             "end within it, and likewise a test run that changes no config.\n"]
+             "end within it, and likewise a test run that changes no config.  "
+             "`mnist_epyc_sslpe20_reference_150_split1` (2026-12-03, the session after, the "
+             "same machine, nothing else running) is that command on split 1 "
+             "(`--first-split 1`), so that the reference length has a second label draw "
+             "(At a glance, *label draws*); started at the session's beginning, a test run "
+             "fixed beforehand to report and change no config.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
