@@ -1120,13 +1120,17 @@ def _ahead(score: dict, other: dict) -> bool:
 
 def _against(row: dict, earlier: dict) -> str:
     """'higher than at N epochs' (N: ``earlier``'s epochs) where ``row`` leads ``earlier`` in
-    both accuracy and log p(y|x), 'lower ...' where it trails in both, else which rose."""
+    both accuracy and log p(y|x), 'lower ...' where it trails in both, else which rose (ties
+    count as not higher)."""
     if _ahead(row, earlier):
         return f"higher than at {earlier['epochs']} epochs"
     if _ahead(earlier, row):
         return f"lower than at {earlier['epochs']} epochs"
-    up = "accuracy" if row["accuracy"] > earlier["accuracy"] else "log p(y|x)"
-    return f"only its {up} higher than at {earlier['epochs']} epochs"
+    up = [m for m in ("accuracy", "log_likelihood") if row[m] > earlier[m]]
+    if not up:  # a tie in one measure, lower or equal in the other
+        return f"higher in neither measure than at {earlier['epochs']} epochs"
+    name = "accuracy" if up == ["accuracy"] else "log p(y|x)"
+    return f"only its {name} higher than at {earlier['epochs']} epochs"
 
 
 def _lead(run: str, other: str) -> str:

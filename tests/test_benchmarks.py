@@ -1188,6 +1188,10 @@ def test_against_names_the_direction_of_both_measures():
         "only its accuracy higher than at 48 epochs"
     assert _against({"accuracy": 0.89, "log_likelihood": -0.4}, earlier) == \
         "only its log p(y|x) higher than at 48 epochs"
+    assert _against({"accuracy": 0.90, "log_likelihood": -0.5}, earlier) == \
+        "higher in neither measure than at 48 epochs"                  # a tie in both
+    assert _against({"accuracy": 0.90, "log_likelihood": -0.4}, earlier) == \
+        "only its log p(y|x) higher than at 48 epochs"
 
 
 def test_thesis_log_likelihood_reads_table_5_4_as_nats():
