@@ -1176,7 +1176,7 @@ def test_sslpe_reference_test_runs_sentence_is_computed_from_the_results(tmp_pat
 
 def test_against_names_the_direction_of_both_measures():
     """The phrase comparing a longer fit with a shorter one: higher or lower in both
-    measures, or which one measure rose."""
+    measures, which one measure rose, or neither (ties count as not higher)."""
     from benchmarks.report import _against
 
     earlier = {"epochs": 48, "accuracy": 0.90, "log_likelihood": -0.5}
