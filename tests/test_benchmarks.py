@@ -1167,11 +1167,23 @@ def test_sslpe_reference_test_runs_sentence_is_computed_from_the_results(tmp_pat
     # mean of 92.50 and 90.50 is 91.50, of -0.60 and -0.50 is -0.550
     assert "Split 1 run the same way to 150 epochs " \
         "(`mnist_epyc_sslpe20_reference_150_split1`): 90.50 / -0.500, only its log p(y|x) " \
-        "higher than at 48 epochs; the two label draws at 150 epochs average " \
-        "91.50 / -0.550 against the thesis's 92.0 (0.47) / -0.524 over five draws " \
-        "(-0.50 points, -0.026 nats)." in text
-    assert "up to epoch 48 equal those of the shorter run " \
-        "`mnist_epyc_sslpe20_reference_48_split1` (the same seeds) in 12 of 12." in text
+        "higher than at 48 epochs.  Its curve points up to epoch 48 equal those of the " \
+        "shorter run `mnist_epyc_sslpe20_reference_48_split1` (the same seeds) in 12 of 12." \
+        in text
+    # std over the draws as in the run tables (numpy's, ddof 0): |92.5 - 91.5| = 1.00
+    assert text.endswith("  The two label draws at 150 epochs (splits 0, 1) average "
+                         "91.50 (1.00) / -0.550 against the thesis's 92.0 (0.47) / -0.524 "
+                         "over five draws (-0.50 points, -0.026 nats).\n")
+    run("mnist_epyc_sslpe20_reference_150_split2", [
+        {"split": 2, "epochs": 150, "accuracy": 0.88, "log_likelihood": -0.70, "curve": []}])
+    text = report._sslpe_reference_test()
+    # three draws: 92.5, 90.5, 88.0 -> mean 90.33, std sqrt(10.1667 / 3) = 1.84;
+    # log p (-0.6 - 0.5 - 0.7) / 3 = -0.600
+    assert text.endswith("  Split 2 run the same way to 150 epochs "
+                         "(`mnist_epyc_sslpe20_reference_150_split2`): 88.00 / -0.700.  The "
+                         "three label draws at 150 epochs (splits 0, 1, 2) average 90.33 "
+                         "(1.84) / -0.600 against the thesis's 92.0 (0.47) / -0.524 over five "
+                         "draws (-1.67 points, -0.076 nats).\n")
 
 
 def test_against_names_the_direction_of_both_measures():
