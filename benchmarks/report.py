@@ -950,7 +950,11 @@ def mnist() -> str:
              "the same machine, nothing else running) is the same command on split 2 "
              "(`--first-split 2`), the hard draw on both earlier settings (above), as a "
              "third of the thesis's five label draws; started at the session's "
-             "beginning, a test run fixed beforehand to report and change no config.\n"]
+             "beginning, a test run fixed beforehand to report and change no config.  "
+             "`mnist_epyc_sslpe20_reference_150_split3` (2026-12-03, the next session, the "
+             "same machine, nothing else running) is the same command on split 3 "
+             "(`--first-split 3`), a fourth label draw, likewise started at the session's "
+             "beginning and fixed beforehand to report and change no config.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]

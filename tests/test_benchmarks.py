@@ -1184,6 +1184,17 @@ def test_sslpe_reference_test_runs_sentence_is_computed_from_the_results(tmp_pat
                          "three label draws at 150 epochs (splits 0, 1, 2) average 90.33 "
                          "(1.84) / -0.600 against the thesis's 92.0 (0.47) / -0.524 over five "
                          "draws (-1.67 points, -0.076 nats).\n")
+    run("mnist_epyc_sslpe20_reference_150_split3", [
+        {"split": 3, "epochs": 150, "accuracy": 0.91, "log_likelihood": -0.60, "curve": []}])
+    text = report._sslpe_reference_test()
+    # four draws: 92.5, 90.5, 88.0, 91.0 -> mean 90.50, std sqrt((4 + 0 + 6.25 + 0.25) / 4)
+    # = 1.62; log p (-0.6 - 0.5 - 0.7 - 0.6) / 4 = -0.600
+    assert text.endswith("(`mnist_epyc_sslpe20_reference_150_split2`): 88.00 / -0.700.  "
+                         "Split 3 run the same way to 150 epochs "
+                         "(`mnist_epyc_sslpe20_reference_150_split3`): 91.00 / -0.600.  The "
+                         "four label draws at 150 epochs (splits 0, 1, 2, 3) average 90.50 "
+                         "(1.62) / -0.600 against the thesis's 92.0 (0.47) / -0.524 over five "
+                         "draws (-1.50 points, -0.076 nats).\n")
 
 
 def test_against_names_the_direction_of_both_measures():
