@@ -872,6 +872,33 @@ def test_seed_record_pairs_each_variant_fit_with_its_base_on_the_same_seed():
     assert text.endswith("on 1 of 2 than the same setting without it")
 
 
+def test_sdgm_width_stage_counts_collapses_against_the_narrow_setting():
+    """The SDGM width stage pairs the 100-d fits with the chosen setting's on each seed,
+    counts the seeds below 90% for both, and says whether the config took the widths;
+    nothing until a wide fit exists."""
+    from benchmarks import report
+
+    base = {"batch_norm": False, "lr": 0.001, "n_init": 1}
+    wide = {**base, "n_latent": 100, "n_auxiliary": 100}
+
+    def row(point, seed, acc, ll):
+        return {"model": "SDGM", "noise": 0.2, "point": point, "seed": seed,
+                "accuracy": acc, "log_likelihood": ll}
+
+    rows = [row(base, 10, 0.96, -0.20), row(base, 11, 0.85, -0.60), row(base, 12, 0.84, -0.7)]
+    summary = [{"model": "SDGM", "noise": 0.2, "ranking": [{"point": base}]}]
+    assert report._sdgm_width_stage({"rows": rows, "summary": summary}) == ""
+    rows += [row(wide, 10, 0.95, -0.25), row(wide, 11, 0.96, -0.15), row(wide, 12, 0.80, -0.9)]
+    text = report._sdgm_width_stage({"rows": rows, "summary": summary})
+    assert "it scored higher validation accuracy on 1 of 3 seeds and higher log p(y\\|x) on " \
+        "1 of 3 than the same setting without it, and fell below 90% validation accuracy on " \
+        "1 of 3 seeds against 2 of 3; by the search's rule the chosen setting stayed the one " \
+        "without it, so the config is unchanged." in text
+    summary = [{"model": "SDGM", "noise": 0.2, "ranking": [{"point": wide}]}]
+    text = report._sdgm_width_stage({"rows": rows, "summary": summary})
+    assert text.endswith("by the search's rule that is the chosen setting now.")
+
+
 def test_chosen_words_follow_the_search_summary():
     from benchmarks import report
 
