@@ -872,10 +872,10 @@ def test_seed_record_pairs_each_variant_fit_with_its_base_on_the_same_seed():
     assert text.endswith("on 1 of 2 than the same setting without it")
 
 
-def test_sdgm_width_stage_counts_collapses_against_the_narrow_setting():
-    """The SDGM width stage pairs the 100-d fits with the chosen setting's on each seed,
+def test_sdgm_layer_stages_count_collapses_against_the_chosen_setting():
+    """Each SDGM layer stage pairs its fits with the chosen 5-d setting's on each seed,
     counts the seeds below 90% for both, and says whether the config took the widths;
-    nothing until a wide fit exists."""
+    nothing until a fit of the stage exists."""
     from benchmarks import report
 
     base = {"batch_norm": False, "lr": 0.001, "n_init": 1}
@@ -897,6 +897,19 @@ def test_sdgm_width_stage_counts_collapses_against_the_narrow_setting():
     summary = [{"model": "SDGM", "noise": 0.2, "ranking": [{"point": wide}]}]
     text = report._sdgm_width_stage({"rows": rows, "summary": summary})
     assert text.endswith("by the search's rule that is the chosen setting now.")
+    # the 2-d stage follows with its own sentence, paired against the same 5-d fits
+    assert "the other way" not in text
+    small = {**base, "n_latent": 2, "n_auxiliary": 2}
+    rows += [row(small, 10, 0.97, -0.18), row(small, 11, 0.95, -0.30)]
+    summary = [{"model": "SDGM", "noise": 0.2, "ranking": [{"point": small}]}]
+    text = report._sdgm_width_stage({"rows": rows, "summary": summary})
+    first, second = text.split("Then (2026-12-03) the other way")
+    assert "seeds against 2 of 3; by the search's rule the chosen setting kept `n_latent` 2, " \
+        "`n_auxiliary` 2, so the config is unchanged." in first
+    assert "it scored higher validation accuracy on 2 of 2 seeds and higher log p(y\\|x) on " \
+        "2 of 2 than the same setting without it, and fell below 90% validation accuracy on " \
+        "0 of 2 seeds against 2 of 3; by the search's rule that is the chosen setting now." \
+        in second
 
 
 def test_chosen_words_follow_the_search_summary():
