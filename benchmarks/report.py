@@ -954,7 +954,14 @@ def mnist() -> str:
              "`mnist_epyc_sslpe20_reference_150_split3` (2026-12-03, the next session, the "
              "same machine, nothing else running) is the same command on split 3 "
              "(`--first-split 3`), a fourth label draw, likewise started at the session's "
-             "beginning and fixed beforehand to report and change no config.\n"]
+             "beginning and fixed beforehand to report and change no config."
+             + ("  `mnist_epyc_sslpe20_reference_150_split4` (2026-12-03, the session after, "
+                "the same machine, nothing else running) is the same command on split 4 "
+                "(`--first-split 4`), the fifth label draw, so that the mean at the reference "
+                "length has as many draws as the thesis's; fixed beforehand to report and "
+                "change no config."
+                if _load("mnist_epyc_sslpe20_reference_150_split4/mnist.json") else "")
+             + "\n"]
     for path in files:
         d = json.loads(path.read_text())
         a = d["args"]
