@@ -956,7 +956,7 @@ def mnist() -> str:
              "(`--first-split 3`), a fourth label draw, likewise started at the session's "
              "beginning and fixed beforehand to report and change no config."
              + ("  `mnist_epyc_sslpe20_reference_150_split4` (2026-12-03, the session after, "
-                "the same machine, nothing else running) is the same command on split 4 "
+                "the same machine, started mid-session) is the same command on split 4 "
                 "(`--first-split 4`), the fifth label draw, so that the mean at the reference "
                 "length has as many draws as the thesis's; fixed beforehand to report and "
                 "change no config."
