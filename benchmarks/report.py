@@ -924,7 +924,14 @@ def mnist() -> str:
              "command on split 1 (a second label draw) for 64 epochs, fixed after split 0's "
              "result and before its own run: a first attempt at 100 epochs was stopped at "
              "epoch 11, before any score of it was computed, because it could not end within "
-             "the session; 64 was chosen by the time left, not by any accuracy.  "
+             "the session; 64 was chosen by the time left, not by any accuracy."
+             + ("  `mnist_xeon_sslapd20_100_split1` (2026-12-06, the Intel Xeon, two torch "
+                "threads, beside nothing but short tests) is the 100-epoch command on split 1 "
+                "(`--first-split 1`), the second label draw at the config's length; started "
+                "at the session's beginning, a test run fixed beforehand to report and change "
+                "no config."
+                if _load("mnist_xeon_sslapd20_100_split1/mnist.json") else "")
+             + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
              "at 20 labels per class since rule 13, below) at 20 labels per class, split 0, "
@@ -1008,6 +1015,7 @@ def mnist() -> str:
     lines.append(_mnist_by_epochs(runs))
     lines.append(_mnist_curves(files))
     lines.append(_sslpe_reference_test())
+    lines.append(_sslapd_100_draws())
     lines.append(_mnist_binarisation(runs))
     lines.append(_mnist_predictors(files))
     lines.append(_mnist_validation(validation))
@@ -1709,29 +1717,71 @@ def _sslpe_reference_150_split1(row48: dict) -> str:
 
 def _sslpe_reference_150_draws() -> str:
     """Sentences on the 150-epoch command's runs on splits 2-4
-    (``mnist_epyc_sslpe20_reference_150_split<k>``, those that exist), then the mean (std over
-    the draws, as in the run tables) over every label draw at 150 epochs beside Table
-    5.3/5.4's SSLPE at 20 labels per class (a mean over five draws; 5.4 read as
-    -log p / 1000).  Called once splits 0 and 1 exist."""
-    from benchmarks.mnist import THESIS_ACCURACY, thesis_log_likelihood
-
+    (``mnist_epyc_sslpe20_reference_150_split<k>``, those that exist), then the mean over
+    every label draw at 150 epochs (:func:`_draws_mean`).  Called once splits 0 and 1 exist."""
     names = ["mnist_epyc_sslpe20_reference_150", "mnist_epyc_sslpe20_reference_150_split1"]
     names += [f"mnist_epyc_sslpe20_reference_150_split{k}" for k in (2, 3, 4)]
     runs = [(n, d["rows"][0]) for n in names if (d := _load(f"{n}/mnist.json")) is not None]
-    rows = [r for _, r in runs]
     text = "".join(f"  Split {r['split']} run the same way to {r['epochs']} epochs (`{n}`): "
                    f"{100 * r['accuracy']:.2f} / {r['log_likelihood']:.3f}."
                    for n, r in runs[2:])
+    return text + _draws_mean("SSLPE", [r for _, r in runs])
+
+
+def _draws_mean(model: str, rows: list[dict]) -> str:
+    """'The N label draws at E epochs (splits ...) average A (std) / L against the thesis's
+    ...': the mean test accuracy (std over the draws, numpy's, as in the run tables) and mean
+    log p(y|x) of ``rows`` (one fit per split, all at 20 labels per class and the same epochs)
+    beside Table 5.3/5.4's ``model`` at 20 labels per class (a mean over five draws; 5.4 read
+    as -log p / 1000)."""
+    from benchmarks.mnist import THESIS_ACCURACY, thesis_log_likelihood
+
     acc = 100 * np.array([r["accuracy"] for r in rows])
     ll = np.mean([r["log_likelihood"] for r in rows])
-    thesis, std = THESIS_ACCURACY[20]["SSLPE"]
-    t54 = thesis_log_likelihood(20, "SSLPE")
+    thesis, std = THESIS_ACCURACY[20][model]
+    t54 = thesis_log_likelihood(20, model)
     count = {2: "two", 3: "three", 4: "four", 5: "five"}[len(rows)]
-    return text + (
-        f"  The {count} label draws at {rows[0]['epochs']} epochs (splits "
-        f"{', '.join(str(r['split']) for r in rows)}) average {acc.mean():.2f} "
-        f"({acc.std():.2f}) / {ll:.3f} against the thesis's {thesis} ({std}) / {t54:.3f} over "
-        f"five draws ({acc.mean() - thesis:+.2f} points, {ll - t54:+.3f} nats).")
+    return (f"  The {count} label draws at {rows[0]['epochs']} epochs (splits "
+            f"{', '.join(str(r['split']) for r in rows)}) average {acc.mean():.2f} "
+            f"({acc.std():.2f}) / {ll:.3f} against the thesis's {thesis} ({std}) / {t54:.3f} "
+            f"over five draws ({acc.mean() - thesis:+.2f} points, {ll - t54:+.3f} nats).")
+
+
+def _sslapd_100_draws() -> str:
+    """A paragraph on SSLAPD at 20 labels per class trained for 100 epochs (its config's
+    ``--full`` length) on more than one label draw: split 0 (``mnist_epyc_sslapd20_100``) and
+    the same command on splits 1-4 (``mnist_<cpu>_sslapd20_100_split<k>``, those that exist),
+    each draw's score; for split 1 its score beside the 64-epoch fit of the same split and
+    seeds (``mnist_epyc_sslapd20_64_split1``) and, where both ran on the same CPU, whether its
+    curve repeats that run's points; then the mean over the draws (:func:`_draws_mean`).  ''
+    until split 0 and a second draw exist."""
+    first = "mnist_epyc_sslapd20_100"
+    runs = [(first, _load(f"{first}/mnist.json"))]
+    for k in (1, 2, 3, 4):
+        for cpu in ("epyc", "xeon"):
+            name = f"mnist_{cpu}_sslapd20_100_split{k}"
+            if (d := _load(f"{name}/mnist.json")) is not None:
+                runs.append((name, d))
+    if runs[0][1] is None or len(runs) < 2:
+        return ""
+    shorter = {1: "mnist_epyc_sslapd20_64_split1"}
+    text = ""
+    for n, d in runs:
+        r = d["rows"][0]
+        text += (f"  Split {r['split']} (`{n}`, {d['machine']['cpu']}): "
+                 f"{100 * r['accuracy']:.2f} / {r['log_likelihood']:.3f}")
+        if (other := shorter.get(r["split"])) and (o := _load(f"{other}/mnist.json")):
+            text += f", {_against(r, o['rows'][0])} (`{other}`, {o['machine']['cpu']})."
+            if o["machine"]["cpu"] == d["machine"]["cpu"]:
+                text += _same_points(other, r.get("curve", []))
+            else:
+                text += ("  The two fits ran on different CPUs (other sums), so their curves "
+                         "are not compared point by point.")
+        else:
+            text += "."
+    return ("**SSLAPD at 20 labels per class for 100 epochs** (its config's `--full` length, "
+            "the thesis's; test runs, no choice rests on them; accuracy % / log p(y|x) in "
+            "nats)." + text + _draws_mean("SSLAPD", [d["rows"][0] for _, d in runs]) + "\n")
 
 
 def _percent(x: float | None) -> str:

@@ -1243,6 +1243,69 @@ def test_sslpe_reference_test_runs_sentence_is_computed_from_the_results(tmp_pat
             f"{sentences}  The {mean} nats).\n")
 
 
+def test_sslapd_100_epoch_draws_paragraph_is_computed_from_the_results(tmp_path, monkeypatch):
+    """The paragraph on SSLAPD's 100-epoch fits over label draws: nothing until split 0 and a
+    second draw exist; each draw's score with its CPU; split 1 against its 64-epoch fit, its
+    curve compared point by point only where both ran on the same CPU; the mean beside the
+    thesis's Table 5.3/5.4 entry."""
+    from benchmarks import report
+
+    def run(name: str, cpu: str, row: dict):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mnist.json").write_text(
+            json.dumps({"machine": {"cpu": cpu}, "rows": [row]}))
+
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    curve64 = [{"epoch": 4 * (i + 1), "accuracy": 0.85 + 0.001 * i, "log_likelihood": -0.5}
+               for i in range(16)]                                      # epochs 4..64
+    run("mnist_epyc_sslapd20_64_split1", "AMD EPYC",
+        {"split": 1, "epochs": 64, "accuracy": 0.91, "log_likelihood": -0.33,
+         "curve": curve64})
+    assert report._sslapd_100_draws() == ""                              # no 100-epoch fit
+    run("mnist_epyc_sslapd20_100", "AMD EPYC",
+        {"split": 0, "epochs": 100, "accuracy": 0.93, "log_likelihood": -0.30, "curve": []})
+    assert report._sslapd_100_draws() == ""                              # one draw only
+    run("mnist_xeon_sslapd20_100_split1", "Intel Xeon",
+        {"split": 1, "epochs": 100, "accuracy": 0.92, "log_likelihood": -0.35,
+         "curve": curve64})
+    text = report._sslapd_100_draws()
+    assert text.startswith("**SSLAPD at 20 labels per class for 100 epochs**")
+    assert "  Split 0 (`mnist_epyc_sslapd20_100`, AMD EPYC): 93.00 / -0.300.  Split 1 " \
+        "(`mnist_xeon_sslapd20_100_split1`, Intel Xeon): 92.00 / -0.350, only its accuracy " \
+        "higher than at 64 epochs (`mnist_epyc_sslapd20_64_split1`, AMD EPYC).  The two " \
+        "fits ran on different CPUs" in text
+    assert "equal those of" not in text
+    # mean (93 + 92) / 2 = 92.50, std 0.50 (numpy's); log p -0.325; thesis SSLAPD at 20
+    # labels per class 92.3 (0.73), Table 5.4 305 read as -0.305 nats
+    assert text.endswith("  The two label draws at 100 epochs (splits 0, 1) average 92.50 "
+                         "(0.50) / -0.325 against the thesis's 92.3 (0.73) / -0.305 over five "
+                         "draws (+0.20 points, -0.020 nats).\n")
+    # the same split on the CPU of the 64-epoch fit: its curve is compared, 15 of 16 equal
+    (tmp_path / "mnist_xeon_sslapd20_100_split1" / "mnist.json").unlink()
+    (tmp_path / "mnist_xeon_sslapd20_100_split1").rmdir()
+    changed = [dict(c) for c in curve64]
+    changed[3]["log_likelihood"] = -0.49
+    run("mnist_epyc_sslapd20_100_split1", "AMD EPYC",
+        {"split": 1, "epochs": 100, "accuracy": 0.90, "log_likelihood": -0.32,
+         "curve": changed})
+    text = report._sslapd_100_draws()
+    assert "92.00" not in text
+    assert "90.00 / -0.320, only its log p(y|x) higher than at 64 epochs " \
+        "(`mnist_epyc_sslapd20_64_split1`, AMD EPYC).  Its curve points up to epoch 64 " \
+        "equal those of the shorter run `mnist_epyc_sslapd20_64_split1` (the same seeds) in " \
+        "15 of 16." in text
+    # a third draw with no shorter fit: its score alone, then the mean over three
+    run("mnist_xeon_sslapd20_100_split2", "Intel Xeon",
+        {"split": 2, "epochs": 100, "accuracy": 0.89, "log_likelihood": -0.40, "curve": []})
+    text = report._sslapd_100_draws()
+    # mean (93 + 90 + 89) / 3 = 90.67, std sqrt((5.44 + 0.44 + 2.78) / 3) = 1.70, log p
+    # -1.02 / 3 = -0.340
+    assert "  Split 2 (`mnist_xeon_sslapd20_100_split2`, Intel Xeon): 89.00 / -0.400.  " \
+        "The three label draws at 100 epochs (splits 0, 1, 2) average 90.67 (1.70) / " \
+        "-0.340 against the thesis's 92.3 (0.73) / -0.305 over five draws (-1.63 points, " \
+        "-0.035 nats).\n" in text
+
+
 def test_against_names_the_direction_of_both_measures():
     """The phrase comparing a longer fit with a shorter one: higher or lower in both
     measures, which one measure rose, or neither (ties count as not higher)."""
