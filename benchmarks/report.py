@@ -1885,9 +1885,10 @@ def _sdgm_layer_stage(d: dict, change: dict, intro: str) -> str:
 
 
 def _sdgm_width_stage(d: dict) -> str:
-    """The 2026-12-03 stages of the moons search on the sizes of SDGM's stochastic layers:
-    first those of Maaloe et al.'s code (a and z 100-d instead of 5), then the other way
-    (2-d, the size of the moons input)."""
+    """The stages of the moons search on the sizes of SDGM's layers: on 2026-12-03 its
+    stochastic layers, first those of Maaloe et al.'s code (a and z 100-d instead of 5), then
+    the other way (2-d, the size of the moons input); on 2026-12-06 its deterministic hidden
+    layers, 256-256 instead of 128-128."""
     return _sdgm_layer_stage(
         d, {"n_latent": 100, "n_auxiliary": 100},
         "Then (2026-12-03, the AMD EPYC) SDGM's chosen setting with the stochastic layers of "
@@ -1896,7 +1897,13 @@ def _sdgm_width_stage(d: dict) -> str:
     ) + _sdgm_layer_stage(
         d, {"n_latent": 2, "n_auxiliary": 2},
         "Then (2026-12-03) the other way: a and z 2-d, the size of the moons input, since "
-        "the wider layers collapsed more often")
+        "the wider layers collapsed more often"
+    ) + _sdgm_layer_stage(
+        d, {"hidden_sizes": [256, 256]},
+        "Then (2026-12-06, the Intel Xeon) SDGM's chosen setting with wider deterministic "
+        "layers, 256-256 (`hidden_sizes`) instead of 128-128, halfway to the 500-500 of "
+        "Maaloe et al.'s MNIST code, since neither smaller nor larger stochastic layers had "
+        "removed the collapses")
 
 
 def moons_search() -> str:

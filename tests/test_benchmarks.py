@@ -910,6 +910,17 @@ def test_sdgm_layer_stages_count_collapses_against_the_chosen_setting():
         "2 of 2 than the same setting without it, and fell below 90% validation accuracy on " \
         "0 of 2 seeds against 2 of 3; by the search's rule that is the chosen setting now." \
         in second
+    # the hidden-width stage: a list-valued change, paired against the same 5-d fits
+    assert "256-256" not in text
+    hidden = {**base, "hidden_sizes": [256, 256]}
+    rows += [row(hidden, 10, 0.93, -0.21), row(hidden, 11, 0.89, -0.5),
+             row(hidden, 12, 0.91, -0.4)]
+    text = report._sdgm_width_stage({"rows": rows, "summary": summary})
+    third = text.split("Then (2026-12-06, the Intel Xeon)")[1]
+    assert "it scored higher validation accuracy on 2 of 3 seeds and higher log p(y\\|x) on " \
+        "2 of 3 than the same setting without it, and fell below 90% validation accuracy on " \
+        "1 of 3 seeds against 2 of 3; by the search's rule the chosen setting stayed the one " \
+        "without it, so the config is unchanged." in third
 
 
 def test_chosen_words_follow_the_search_summary():
