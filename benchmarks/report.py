@@ -1888,7 +1888,7 @@ def _sdgm_width_stage(d: dict) -> str:
     """The stages of the moons search on the sizes of SDGM's layers: on 2026-12-03 its
     stochastic layers, first those of Maaloe et al.'s code (a and z 100-d instead of 5), then
     the other way (2-d, the size of the moons input); on 2026-12-06 its deterministic hidden
-    layers, 256-256 instead of 128-128."""
+    layers, 256-256 instead of 128-128, then the other way (64-64)."""
     return _sdgm_layer_stage(
         d, {"n_latent": 100, "n_auxiliary": 100},
         "Then (2026-12-03, the AMD EPYC) SDGM's chosen setting with the stochastic layers of "
@@ -1903,7 +1903,11 @@ def _sdgm_width_stage(d: dict) -> str:
         "Then (2026-12-06, the Intel Xeon) SDGM's chosen setting with wider deterministic "
         "layers, 256-256 (`hidden_sizes`) instead of 128-128, halfway to the 500-500 of "
         "Maaloe et al.'s MNIST code, since neither smaller nor larger stochastic layers had "
-        "removed the collapses")
+        "removed the collapses"
+    ) + _sdgm_layer_stage(
+        d, {"hidden_sizes": [64, 64]},
+        "Then (2026-12-06, the same session) the other way: hidden layers 64-64, since the "
+        "wider ones had turned the collapses milder without lifting the mean")
 
 
 def moons_search() -> str:

@@ -921,6 +921,14 @@ def test_sdgm_layer_stages_count_collapses_against_the_chosen_setting():
         "2 of 3 than the same setting without it, and fell below 90% validation accuracy on " \
         "1 of 3 seeds against 2 of 3; by the search's rule the chosen setting stayed the one " \
         "without it, so the config is unchanged." in third
+    assert "64-64" not in text
+    narrow = {**base, "hidden_sizes": [64, 64]}
+    rows += [row(narrow, 10, 0.97, -0.19)]
+    text = report._sdgm_width_stage({"rows": rows, "summary": summary})
+    fourth = text.split("the other way: hidden layers 64-64")[1]
+    assert "it scored higher validation accuracy on 1 of 1 seeds and higher log p(y\\|x) on " \
+        "1 of 1 than the same setting without it, and fell below 90% validation accuracy on " \
+        "0 of 1 seeds against 2 of 3;" in fourth
 
 
 def test_chosen_words_follow_the_search_summary():
