@@ -928,8 +928,10 @@ def mnist() -> str:
              + ("  `mnist_xeon_sslapd20_100_split1` (2026-12-06, the Intel Xeon, two torch "
                 "threads, beside nothing but short tests) is the 100-epoch command on split 1 "
                 "(`--first-split 1`), the second label draw at the config's length; started "
-                "at the session's beginning, a test run fixed beforehand to report and change "
-                "no config."
+                "at the session's beginning (a first start under an AMD EPYC name, the "
+                "machine of the earlier runs, was stopped about a minute in, before any "
+                "score, and started again under this one), a test run fixed beforehand to "
+                "report and change no config."
                 if _load("mnist_xeon_sslapd20_100_split1/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
