@@ -933,6 +933,13 @@ def mnist() -> str:
                 "score, and started again under this one), a test run fixed beforehand to "
                 "report and change no config."
                 if _load("mnist_xeon_sslapd20_100_split1/mnist.json") else "")
+             + ("  `mnist_xeon_sslapd20_100_split2` (2026-12-06, the Intel Xeon, the next "
+                "session, two torch threads) is the same command on split 2 "
+                "(`--first-split 2`), the third label draw at the config's length and the "
+                "draw that is hard for every setting above; started at the session's "
+                "beginning beside nothing but short tests and edits, a test run fixed beforehand "
+                "to report and change no config."
+                if _load("mnist_xeon_sslapd20_100_split2/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
@@ -1795,11 +1802,11 @@ def _percent(x: float | None) -> str:
 
 
 def _seed_record(rows: list[dict], model: str, noise: float, change: dict,
-                 instead: dict | None = None) -> str:
+                 instead: dict | None = None, against: str | None = None) -> str:
     """Per-seed comparison, in words, of every search setting carrying ``change`` against
     the same setting without it (or with the values of ``instead`` in its place), fitted on
     the same seed: on how many seeds the variant scored higher in validation accuracy and
-    in log p(y|x)."""
+    in log p(y|x).  ``against`` names the other setting where the default words would not."""
     rows = [r for r in rows if r["model"] == model and r["noise"] == noise]
     fits = {(json.dumps(r["point"], sort_keys=True), r["seed"]): r for r in rows}
     instead = instead or {}
@@ -1818,8 +1825,8 @@ def _seed_record(rows: list[dict], model: str, noise: float, change: dict,
     # the ones that differ
     other = ", ".join(f"`{k}` {v}" for k, v in instead.items() if change.get(k) != v)
     return (f"higher validation accuracy on {acc} of {len(pairs)} seeds and higher "
-            f"log p(y\\|x) on {ll} of {len(pairs)} than the same setting "
-            + (f"with {other}" if other else "without it"))
+            f"log p(y\\|x) on {ll} of {len(pairs)} than "
+            + (against or "the same setting " + (f"with {other}" if other else "without it")))
 
 
 def _chosen_words(summary: list[dict], model: str, noise: float, change: dict) -> str:
@@ -1872,19 +1879,21 @@ def _m2_weight_decay_stage(d: dict) -> str:
             + "; " + _chosen_words(d["summary"], "M2", 0.2, {"weight_decay": 0.001}) + ".")
 
 
-def _sdgm_layer_stage(d: dict, change: dict, intro: str) -> str:
+def _sdgm_layer_stage(d: dict, change: dict, intro: str, instead: dict | None = None,
+                      against: str | None = None) -> str:
     """A stage of the moons search that gave SDGM's chosen setting other sizes of its
-    stochastic layers (``change``), with how many seeds fell below 90% validation accuracy
+    layers (``change``; ``instead``: values of the chosen setting that ``change`` replaces,
+    ``against``: its name then), with how many seeds fell below 90% validation accuracy
     (the collapses) with and without it; ``intro`` says what the stage was."""
     rows = [r for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2]
     varied = [r for r in rows if change.items() <= r["point"].items()]
     if not varied:
         return ""
-    base = {k: v for k, v in varied[0]["point"].items() if k not in change}
+    base = {k: v for k, v in varied[0]["point"].items() if k not in change} | (instead or {})
     chosen = [r for r in rows if r["point"] == base]
     low = [sum(r["accuracy"] < 0.9 for r in fits) for fits in (varied, chosen)]
     return ("  " + intro + "; seeds 10-19, by the search's own rule, fixed before it ran: "
-            "it scored " + _seed_record(d["rows"], "SDGM", 0.2, change)
+            "it scored " + _seed_record(d["rows"], "SDGM", 0.2, change, instead, against)
             + f", and fell below 90% validation accuracy on {low[0]} of {len(varied)} seeds "
             f"against {low[1]} of {len(chosen)}; "
             + _chosen_words(d["summary"], "SDGM", 0.2, change) + ".")
@@ -1913,7 +1922,30 @@ def _sdgm_width_stage(d: dict) -> str:
     ) + _sdgm_layer_stage(
         d, {"hidden_sizes": [64, 64]},
         "Then (2026-12-06, the same session) the other way: hidden layers 64-64, since the "
-        "wider ones had turned the collapses milder without lifting the mean")
+        "wider ones had turned the collapses milder without lifting the mean"
+    ) + _sdgm_restart_stage(d)
+
+
+_SDGM_WIDE_RESTARTS = {"hidden_sizes": [256, 256], "n_init": 3, "init_selection": "entropy"}
+
+
+def _sdgm_restart_stage(d: dict) -> str:
+    """The stage of the moons search (2026-12-06, the second session of that day) that gave
+    SDGM the 256-256 hidden layers and three restarts picked by the lowest mean predictive
+    entropy, against the chosen setting and against 256-256 with one fit."""
+    text = _sdgm_layer_stage(
+        d, _SDGM_WIDE_RESTARTS,
+        "Then (2026-12-06, the Intel Xeon, the next session) 256-256 hidden layers with "
+        "three restarts (`n_init` 3), the one of lowest mean predictive entropy on the "
+        "unlabeled rows kept (`init_selection` \"entropy\"), since the wider layers had made "
+        "the collapses rarer and milder and restarts choose among fits that collapse on "
+        "different draws", {"n_init": 1},
+        "the chosen setting (128-128, one fit)")
+    if not text:
+        return ""
+    return (text[:-1] + "; against 256-256 with one fit it scored "
+            + _seed_record(d["rows"], "SDGM", 0.2, _SDGM_WIDE_RESTARTS,
+                           {"hidden_sizes": [256, 256], "n_init": 1}) + ".")
 
 
 def moons_search() -> str:

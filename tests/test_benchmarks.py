@@ -931,6 +931,41 @@ def test_sdgm_layer_stages_count_collapses_against_the_chosen_setting():
         "0 of 1 seeds against 2 of 3;" in fourth
 
 
+def test_sdgm_restart_stage_pairs_against_one_fit_at_both_widths():
+    """The 256-256 restarts stage pairs each seed with the chosen 128-128 single fit (for
+    the collapse count too) and with 256-256's single fit, and is silent until it ran."""
+    from benchmarks import report
+
+    base = {"batch_norm": False, "lr": 0.001, "n_init": 1}
+    wide = {**base, "hidden_sizes": [256, 256]}
+    restarts = {**wide, "n_init": 3, "init_selection": "entropy"}
+    old_restarts = {**base, "n_init": 3, "init_selection": "entropy"}
+
+    def row(point, seed, acc, ll):
+        return {"model": "SDGM", "noise": 0.2, "point": point, "seed": seed,
+                "accuracy": acc, "log_likelihood": ll}
+
+    rows = [row(base, 10, 0.96, -0.20), row(base, 11, 0.85, -0.60), row(base, 12, 0.84, -0.7),
+            row(wide, 10, 0.97, -0.15), row(wide, 11, 0.95, -0.2), row(wide, 12, 0.91, -0.3),
+            row(old_restarts, 10, 0.99, -0.1)]
+    d = {"rows": rows, "summary": [{"model": "SDGM", "noise": 0.2,
+                                    "ranking": [{"point": base}]}]}
+    assert report._sdgm_restart_stage(d) == ""
+    d["rows"] += [row(restarts, 10, 0.965, -0.18), row(restarts, 11, 0.94, -0.25),
+                  row(restarts, 12, 0.95, -0.2)]
+    text = report._sdgm_restart_stage(d)
+    assert "it scored higher validation accuracy on 3 of 3 seeds and higher log p(y\\|x) on " \
+        "3 of 3 than the chosen setting (128-128, one fit), and fell below 90% validation " \
+        "accuracy on 0 of 3 seeds against 2 of 3; by the search's rule the chosen setting " \
+        "kept `n_init` 1, so the config is unchanged; against 256-256 with one fit it " \
+        "scored higher validation accuracy on 1 of 3 seeds and higher log p(y\\|x) on 1 of " \
+        "3 than the same setting with `n_init` 1." in text
+    assert text in report._sdgm_width_stage(d)
+    d["summary"][0]["ranking"][0]["point"] = restarts
+    assert "by the search's rule that is the chosen setting now; against" in \
+        report._sdgm_restart_stage(d)
+
+
 def test_chosen_words_follow_the_search_summary():
     from benchmarks import report
 
