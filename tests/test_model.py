@@ -420,3 +420,34 @@ def test_training_graph_has_no_in_place_writes_into_views(bayesian, batch_norm):
         nodes = _graph_nodes(loss)
         assert "ReluBackward0" in nodes or "ThresholdBackward1" in nodes  # the walk saw them
         assert not nodes & {"CopySlices", "AsStridedBackward0"}, nodes
+
+
+@pytest.mark.parametrize("n_draws", [None, 1, 3])
+@pytest.mark.parametrize("z_draws", [False, True])
+def test_first_layer_parts_match_the_concatenated_product(n_draws, z_draws):
+    """``linear_x_part`` + ``split_linear`` (and ``_linear``) == ``[x, z] @ W^T + b`` per draw,
+    written with an explicit loop over draws, for one weight set, a single draw and several
+    (the single draw takes the 2-d matmul path), with z shared or drawn per weight set."""
+    from skdgm.nn.layers import _linear, linear_x_part, split_linear
+
+    g = torch.Generator().manual_seed(0)
+    n_x, n_z, out, rows = 6, 4, 5, 7
+    s = n_draws or 1
+    w = (torch.randn(*((n_draws,) if n_draws else ()), out, n_x + n_z, generator=g,
+                     dtype=torch.float64),
+         torch.randn(*((n_draws,) if n_draws else ()), out, generator=g, dtype=torch.float64))
+    x = torch.randn(rows, n_x, generator=g, dtype=torch.float64)
+    z = torch.randn(*((s,) if z_draws else ()), rows, n_z, generator=g, dtype=torch.float64)
+    got = split_linear(linear_x_part(x, w, n_x), w, n_x, z=z)
+    got_full = _linear(torch.cat([x.expand(s, rows, n_x),
+                                  z.expand(s, rows, n_z)], -1), w) if n_draws else None
+    want = []
+    for d in range(s):
+        wd, bd = (w[0][d], w[1][d]) if n_draws else w
+        zd = z[d] if z_draws else z
+        want.append(torch.cat([x, zd], 1) @ wd.T + bd)
+    want = torch.stack(want) if (n_draws or z_draws) else want[0]
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want)
+    if n_draws:
+        torch.testing.assert_close(got_full, want if want.dim() == 3 else want[None])
