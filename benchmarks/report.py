@@ -319,11 +319,22 @@ def speed() -> str:
     from benchmarks.speed import render_markdown  # the speed script knows its own layout
 
     spread = _speed_spread(_current_cpu_speed_runs())
+    after = _speed_runs(SPEED_CHANGE["after"])
+    # one full section per kind of run: the first 'after' run of the last change stands for
+    # the current code; its other runs and the 'before' runs are in the spread and change tables
     found = [p for p in found if not p.parent.name.startswith("speed_cpu_run")
-             and p.parent.name not in SUPERSEDED_GPU_RUNS]
-    titles = {"speed_cpu": "### CPU (current code)\n\n",
-              "speed_cpu_xeon": "### CPU (current code), the Intel Xeon development machine "
+             and p.parent.name not in SUPERSEDED_GPU_RUNS
+             and not p.parent.name.startswith(SPEED_CHANGE["before"])
+             and not (p.parent.name.startswith(SPEED_CHANGE["after"]) and p != after[0])]
+    found.sort(key=lambda p: p not in after[:1])  # the current code first
+    older = (f", the code before commit {SPEED_CHANGE['commit']} (SSLAPD's single-draw "
+             "prediction path; the training steps and the other predictions are unchanged)"
+             if after else " (current code)")
+    titles = {"speed_cpu": f"### CPU{older}\n\n",
+              "speed_cpu_xeon": f"### CPU{older}, the Intel Xeon development machine "
                                 "of 2026-11-26 afternoon\n\n",
+              SPEED_CHANGE["after"]: "### CPU (current code), the Intel Xeon development "
+                                     "machine\n\n",
               "speed_cpu_before": "### CPU, before the prediction chunks shrank with the number "
                                   "of draws and the weight-mean batch norm became one fused "
                                   "pass (commit d4e3435): the 'before' of that change\n\n"}
@@ -341,6 +352,8 @@ def speed() -> str:
         else:
             title = titles.get(p.parent.name, f"### `{p.parent.name}`\n\n")
         parts.append(title + render_markdown(res))
+    if after:  # the before-and-after table right after the current code's section
+        parts.insert(1, _speed_change_table())
     return head + spread + "\n".join(parts) + "\n"
 
 
@@ -730,12 +743,89 @@ def _pytest_summary(path: Path) -> str:
     return next(ln for ln in reversed(lines) if " passed" in ln or " failed" in ln)
 
 
-def _current_cpu_speed_runs() -> list[Path]:
-    """The CPU speed runs of the current code (every ``speed_cpu*`` run but the 'before' of
-    the last change), oldest first."""
-    return sorted((p for p in RESULTS.glob("speed_cpu*/speed.json")
-                   if p.parent.name != "speed_cpu_before"),
+# The last change to the code the speed benchmark times (2026-12-06, commit 016836a: a weight
+# set with a draw dimension of one, SSLAPD's Gibbs steps, goes through the 2-d matmul kernels
+# instead of ``baddbmm``), timed in runs interleaved on one machine: ``<before>``, ``<after>``,
+# ``<before>_run2``, ``<after>_run2``, ...  Once ``after`` runs exist they are the current
+# code's runs, and every earlier CPU run timed the code before the change.
+SPEED_CHANGE = {"before": "speed_cpu_xeon_before_single_draw",
+                "after": "speed_cpu_xeon_single_draw", "commit": "016836a"}
+
+
+def _speed_runs(prefix: str) -> list[Path]:
+    """The CPU speed runs whose folder is ``prefix`` or ``prefix_run<k>``, oldest first."""
+    return sorted((p for p in RESULTS.glob(f"{prefix}*/speed.json")
+                   if re.fullmatch(re.escape(prefix) + r"(_run\d+)?", p.parent.name)),
                   key=lambda p: json.loads(p.read_text())["meta"].get("date", ""))
+
+
+def _current_cpu_speed_runs() -> list[Path]:
+    """The CPU speed runs of the current code, oldest first: the ``after`` runs of
+    ``SPEED_CHANGE`` where they exist, else every ``speed_cpu*`` run but the 'before' runs of
+    the changes."""
+    after = _speed_runs(SPEED_CHANGE["after"])
+    if after:
+        return after
+    return sorted((p for p in RESULTS.glob("speed_cpu*/speed.json")
+                   if p.parent.name != "speed_cpu_before"
+                   and not p.parent.name.startswith(SPEED_CHANGE["before"])),
+                  key=lambda p: json.loads(p.read_text())["meta"].get("date", ""))
+
+
+def _cpu_names(runs: list[dict]) -> str:
+    """The CPUs of some speed runs, in words ("the AMD EPYC and the Intel Xeon")."""
+    names = sorted({"AMD EPYC" if "AMD" in r["meta"].get("cpu_model", "") else "Intel Xeon"
+                    for r in runs})
+    return " and ".join(f"the {n}" for n in names)
+
+
+def _speed_change_table() -> str:
+    """Before and after the last change to the timed code (``SPEED_CHANGE``): the interleaved
+    runs' Gibbs ``predict_proba`` times, SSLAPD's (the changed path) and SSLPE's (no weight
+    draws, an unchanged path: a control for the machine's drift)."""
+    before = {p.parent.name[len(SPEED_CHANGE["before"]):]: json.loads(p.read_text())
+              for p in _speed_runs(SPEED_CHANGE["before"])}
+    after = {p.parent.name[len(SPEED_CHANGE["after"]):]: json.loads(p.read_text())
+             for p in _speed_runs(SPEED_CHANGE["after"])}
+    pairs = [(k, before[k], after[k]) for k in sorted(before) if k in after]
+    if not pairs:
+        return ""
+
+    def cell(d: dict, model: str) -> str:
+        r = d["prediction"][model]["predict_proba"]
+        return f"{r['seconds']:.2f} ({r['fraction_of_matmul']:.0%})"
+
+    def ratio(b: dict, a: dict, model: str) -> float:
+        return (a["prediction"][model]["predict_proba"]["seconds"]
+                / b["prediction"][model]["predict_proba"]["seconds"])
+
+    lines = ["### One weight draw per Gibbs step: `baddbmm` against the 2-d matmul (before "
+             f"and after commit {SPEED_CHANGE['commit']})\n",
+             "SSLAPD's Gibbs `predict_proba` draws one set of classifier weights per step, "
+             "kept with a draw dimension of one; until commit "
+             f"{SPEED_CHANGE['commit']} its products went through `baddbmm` (a batch of "
+             "one), which in the Intel Xeon profile (below) ran its 1024x784·784x500 product "
+             "more slowly than SSLPE's `addmm` ran the same shape (the lists of matmuls "
+             "there); since then a single draw goes "
+             "through the 2-d kernels.  The same command (`python -m benchmarks.speed "
+             "--quick --threads 2`) run alternately on the code before (`"
+             + SPEED_CHANGE["before"] + "*`) and after (`" + SPEED_CHANGE["after"] + "*`), "
+             f"{_cpu_names([d for _, b, a in pairs for d in (b, a)])}, "
+             f"{pairs[0][1]['meta'].get('date', '')[:10]}; seconds for 10,000 rows with "
+             "T = 10 Gibbs steps (in brackets the share of that run's 2048² matmul rate).  "
+             "SSLPE draws no weights: its path did not change, and its column shows how much "
+             "the machine moved between the runs.\n",
+             "| pair | SSLAPD before | SSLAPD after | after ÷ before | SSLPE before | "
+             "SSLPE after | after ÷ before |",
+             "|---|---|---|---|---|---|---|"]
+    for k, b, a in pairs:
+        lines.append(f"| {k.lstrip('_') or 'run1'} | {cell(b, 'SSLAPD')} | "
+                     f"{cell(a, 'SSLAPD')} | {ratio(b, a, 'SSLAPD'):.2f} | "
+                     f"{cell(b, 'SSLPE')} | {cell(a, 'SSLPE')} | {ratio(b, a, 'SSLPE'):.2f} |")
+    med = [float(np.median([ratio(b, a, m) for _, b, a in pairs])) for m in ("SSLAPD", "SSLPE")]
+    lines.append(f"\nMedian after ÷ before over the {len(pairs)} pairs: SSLAPD {med[0]:.2f}, "
+                 f"SSLPE {med[1]:.2f}.")
+    return "\n".join(lines) + "\n\n"
 
 
 def _bald_pool(run: dict) -> dict:
@@ -749,11 +839,14 @@ def _speed_spread(paths: list[Path]) -> str:
     from benchmarks.speed import TARGET_FRACTION, TARGET_RATIO
     if len(paths) < 2:
         return ""
+    runs = [json.loads(p.read_text()) for p in paths]
+    machines = (" (the CPU model in the second column; the development machine changed "
+                "from an AMD EPYC to an Intel Xeon between sessions)"
+                if " and " in _cpu_names(runs) else f", {_cpu_names(runs)}")
     lines = ["### Run-to-run spread on the 2-core CPU machines (current code)\n",
              "The same command (`python -m benchmarks.speed --quick --threads 2`) run "
-             f"{len(paths)} times on shared 2-core machines (the CPU model in the second "
-             "column; the development machine changed from an AMD EPYC to an Intel Xeon "
-             "between sessions); each share is measured against "
+             f"{len(paths)} times on shared 2-core machines{machines}; each share is "
+             "measured against "
              "the matmul rates of its own run (2048² / median at the MNIST layer shapes / a "
              "2048² probe right before and after that timing, in runs that have the probes).  "
              f"Target: at least {TARGET_FRACTION:.0%} (the plain-PyTorch ratio, also per "
@@ -2687,8 +2780,9 @@ def _glance_speed() -> list[str]:
             ("Monte-Carlo sampling of a BALD query (SSLAPD), share of the matmul rate",
              least, [_bald_pool(d)["fraction_of_matmul"] for d in runs], "share")]
     lines = [f"**Speed on the 2-core CPU** (MNIST-size nets; {len(runs)} runs of "
-             "`python -m benchmarks.speed --quick --threads 2` on the current code, on the "
-             "AMD EPYC and the Intel Xeon development machines; each share against the "
+             "`python -m benchmarks.speed --quick --threads 2` on the current code, on "
+             f"{_cpu_names(runs)} development machine{'s' if ' and ' in _cpu_names(runs) else ''}"
+             "; each share against the "
              "2048² matmul rate measured in its own run; training steps of SSLPE and SSLAPD "
              "with and without batch norm, predictions of SSLPE and SSLAPD; details under "
              "*Speed on MNIST-size networks*).\n",

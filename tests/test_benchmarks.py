@@ -1390,3 +1390,50 @@ def test_thesis_log_likelihood_reads_table_5_4_as_nats():
     assert thesis_log_likelihood(20, "SDGM") is None
     assert all(thesis_log_likelihood(k, m) < 0 for k in THESIS_TABLE_5_4
                for m in THESIS_TABLE_5_4[k])
+
+
+def test_speed_change_pairs_interleaved_runs_and_makes_the_after_runs_current(
+        tmp_path, monkeypatch):
+    """The before-and-after table of the last change to the timed code pairs ``<before>_runK``
+    with ``<after>_runK`` and computes each ratio from the two files; once 'after' runs exist
+    they alone are the current code's runs (spread, at a glance), the older runs are titled
+    as the code before the change, and the other runs of the pair get no full section."""
+    import shutil
+
+    from benchmarks import report
+
+    src = report.RESULTS / "speed_cpu_run4" / "speed.json"
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+
+    def put(name, date, sslapd_s, sslpe_s):
+        d = json.loads(src.read_text())
+        d["meta"]["date"] = date
+        d["prediction"]["SSLAPD"]["predict_proba"]["seconds"] = sslapd_s
+        d["prediction"]["SSLPE"]["predict_proba"]["seconds"] = sslpe_s
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "speed.json").write_text(json.dumps(d))
+
+    put("speed_cpu_xeon", "2026-11-26 16:13 UTC", 1.0, 0.7)
+    before, after = report.SPEED_CHANGE["before"], report.SPEED_CHANGE["after"]
+    put(before, "2026-12-06 10:00 UTC", 1.0, 0.70)
+    put(before + "_run2", "2026-12-06 10:04 UTC", 1.2, 0.80)
+    assert report._speed_change_table() == ""
+    assert [p.parent.name for p in report._current_cpu_speed_runs()] == ["speed_cpu_xeon"]
+    put(after, "2026-12-06 10:02 UTC", 0.8, 0.77)
+    put(after + "_run2", "2026-12-06 10:06 UTC", 0.9, 0.80)
+    assert [p.parent.name for p in report._current_cpu_speed_runs()] == [after, after + "_run2"]
+    table = report._speed_change_table()
+    assert "| run1 | 1.00 (" in table and "| 0.80 | 0.70 (" in table and "| 1.10 |" in table
+    assert "| run2 | 1.20 (" in table and "| 0.75 | 0.80 (" in table and "| 1.00 |" in table
+    assert "Median after ÷ before over the 2 pairs: SSLAPD 0.78, SSLPE 1.05." in table
+    text = report.speed()
+    assert text.index("### CPU (current code), the Intel Xeon") \
+        < text.index("### One weight draw per Gibbs step") \
+        < text.index("### CPU, the code before commit")
+    assert f"`{after}_run2`" in text and text.count("Matmul reference:") == 2
+    assert "2 runs of `python -m benchmarks.speed --quick --threads 2` on the current code, " \
+        "on the Intel Xeon development machine;" in "\n".join(report._glance_speed())
+    shutil.rmtree(tmp_path / after)
+    shutil.rmtree(tmp_path / (after + "_run2"))
+    assert "### CPU (current code), the Intel Xeon development machine of 2026-11-26" \
+        in report.speed()
