@@ -954,16 +954,24 @@ def test_sdgm_restart_stage_pairs_against_one_fit_at_both_widths():
     d["rows"] += [row(restarts, 10, 0.965, -0.18), row(restarts, 11, 0.94, -0.25),
                   row(restarts, 12, 0.95, -0.2)]
     text = report._sdgm_restart_stage(d)
+    assert "(so far seeds 10, 11, 12: a first part of the stage" in text
     assert "it scored higher validation accuracy on 3 of 3 seeds and higher log p(y\\|x) on " \
         "3 of 3 than the chosen setting (128-128, one fit), and fell below 90% validation " \
-        "accuracy on 0 of 3 seeds against 2 of 3; by the search's rule the chosen setting " \
-        "kept `n_init` 1, so the config is unchanged; against 256-256 with one fit it " \
-        "scored higher validation accuracy on 1 of 3 seeds and higher log p(y\\|x) on 1 of " \
-        "3 than the same setting with `n_init` 1." in text
+        "accuracy on 0 of 3 seeds against 2 of 3; against 256-256 with one fit it scored " \
+        "higher validation accuracy on 1 of 3 seeds and higher log p(y\\|x) on 1 of 3 than " \
+        "the same setting with `n_init` 1; the rule waits for the other seeds, so the " \
+        "config is unchanged." in text
     assert text in report._sdgm_width_stage(d)
+    # all ten seeds in: the search's rule speaks
+    for seed in range(13, 20):
+        d["rows"].append(row(restarts, seed, 0.95, -0.2))
+    text = report._sdgm_restart_stage(d)
+    assert "so far" not in text and "waits" not in text
+    assert text.endswith("than the same setting with `n_init` 1; by the search's rule the "
+                         "chosen setting kept `n_init` 1, so the config is unchanged.")
     d["summary"][0]["ranking"][0]["point"] = restarts
-    assert "by the search's rule that is the chosen setting now; against" in \
-        report._sdgm_restart_stage(d)
+    assert report._sdgm_restart_stage(d).endswith(
+        "by the search's rule that is the chosen setting now.")
 
 
 def test_chosen_words_follow_the_search_summary():
