@@ -2033,7 +2033,7 @@ def _sdgm_restart_stage(d: dict) -> str:
                     and _SDGM_WIDE_RESTARTS.items() <= r["point"].items()})
     so_far = ("" if len(seeds) >= 10 else
               f" (so far seeds {', '.join(map(str, seeds))}: a first part of the stage, "
-              "`--seeds 6` without `--update-configs`, all a session could fit; the rest "
+              "`--seeds 4` without `--update-configs`, what the session had time for; the rest "
               "with the rule in a later session)")
     wide = ("against 256-256 with one fit it scored "
             + _seed_record(d["rows"], "SDGM", 0.2, _SDGM_WIDE_RESTARTS,
