@@ -227,18 +227,9 @@ class BayesianLinear(nn.Module):
 
 def _linear(h: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """``h @ W^T + b`` for one weight set (2-d W) or one per draw (3-d W, h of shape
-    ``(n_draws, n_rows, n_in)``).
-
-    A draw dimension of size one (SSLAPD's prediction draws one weight set per Gibbs step)
-    goes through the 2-d matmul kernels, not ``baddbmm``: in the 2-thread profile of
-    ``benchmarks/results/step_profile_cpu/step_profile_xeon.json`` the batch-of-one
-    ``baddbmm`` 1024x784·784x500 (the x-part of a first layer, a column slice of W)
-    ran at 196 GFLOP/s, an ``addmm`` of that shape at 315.
-    """
-    if w[0].dim() == 3 and w[0].shape[0] > 1:
+    ``(n_draws, n_rows, n_in)``)."""
+    if w[0].dim() == 3:
         return torch.baddbmm(w[1].unsqueeze(1), h, w[0].transpose(1, 2))
-    if w[0].dim() == 3:  # a single draw: a plain matmul
-        return F.linear(h, w[0][0], w[1][0])
     return F.linear(h, w[0], w[1])
 
 
@@ -446,14 +437,11 @@ def split_linear(x_part: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor], n_x
     if index is not None:
         lookup = w_other.T.index_select(0, index.reshape(-1))
         return x_part + lookup.reshape(*index.shape, -1)
+    if w_other.dim() == 2 and x_part.dim() == 2 and (z.dim() == 2 or z.shape[0] == 1):
+        # one weight set and one z per row (a single chain): a plain matmul, the fastest path
+        out = torch.addmm(x_part, _rows(z), w_other.T)
+        return out if z.dim() == 2 else out.reshape(*z.shape[:-1], -1)
     s = max(z.shape[0] if z.dim() == 3 else 1, w_other.shape[0] if w_other.dim() == 3 else 1)
-    if s == 1 and (x_part.dim() == 2 or x_part.shape[0] == 1):
-        # one weight set and one z per row (a single chain): a plain matmul, the fastest
-        # path (see :func:`_linear`)
-        batched = z.dim() == 3 or w_other.dim() == 3 or x_part.dim() == 3
-        out = torch.addmm(x_part[0] if x_part.dim() == 3 else x_part, _rows(z),
-                          (w_other[0] if w_other.dim() == 3 else w_other).T)
-        return out.unsqueeze(0) if batched else out
     return torch.baddbmm(x_part, z.expand(s, *z.shape[-2:]),
                          w_other.expand(s, *w_other.shape[-2:]).transpose(1, 2))
 
@@ -467,9 +455,6 @@ def linear_x_part(x: torch.Tensor, w: tuple[torch.Tensor, torch.Tensor], n_x: in
     if w_x.dim() == 2:
         return F.linear(x, w_x, b)
     s = w_x.shape[0]
-    if s == 1:  # a single draw: a plain matmul (see :func:`_linear`)
-        out = F.linear(x, w_x[0], b[0])
-        return out.unsqueeze(0) if x.dim() == 2 else out
     return torch.baddbmm(b.unsqueeze(1), x.expand(s, *x.shape[-2:]), w_x.transpose(1, 2))
 
 
