@@ -319,22 +319,14 @@ def speed() -> str:
     from benchmarks.speed import render_markdown  # the speed script knows its own layout
 
     spread = _speed_spread(_current_cpu_speed_runs())
-    after = _speed_runs(SPEED_CHANGE["after"])
-    # one full section per kind of run: the first 'after' run of the last change stands for
-    # the current code; its other runs and the 'before' runs are in the spread and change tables
+    # the interleaved runs of the change tried and dropped are in the spread (those of the
+    # code as it is) and in the change's own table, not in full sections
     found = [p for p in found if not p.parent.name.startswith("speed_cpu_run")
              and p.parent.name not in SUPERSEDED_GPU_RUNS
-             and not p.parent.name.startswith(SPEED_CHANGE["before"])
-             and not (p.parent.name.startswith(SPEED_CHANGE["after"]) and p != after[0])]
-    found.sort(key=lambda p: p not in after[:1])  # the current code first
-    older = (f", the code before commit {SPEED_CHANGE['commit']} (SSLAPD's single-draw "
-             "prediction path; the training steps and the other predictions are unchanged)"
-             if after else " (current code)")
-    titles = {"speed_cpu": f"### CPU{older}\n\n",
-              "speed_cpu_xeon": f"### CPU{older}, the Intel Xeon development machine "
+             and not p.parent.name.startswith((SPEED_CHANGE["before"], SPEED_CHANGE["after"]))]
+    titles = {"speed_cpu": "### CPU (current code)\n\n",
+              "speed_cpu_xeon": "### CPU (current code), the Intel Xeon development machine "
                                 "of 2026-11-26 afternoon\n\n",
-              SPEED_CHANGE["after"]: "### CPU (current code), the Intel Xeon development "
-                                     "machine\n\n",
               "speed_cpu_before": "### CPU, before the prediction chunks shrank with the number "
                                   "of draws and the weight-mean batch norm became one fused "
                                   "pass (commit d4e3435): the 'before' of that change\n\n"}
@@ -352,9 +344,7 @@ def speed() -> str:
         else:
             title = titles.get(p.parent.name, f"### `{p.parent.name}`\n\n")
         parts.append(title + render_markdown(res))
-    if after:  # the before-and-after table right after the current code's section
-        parts.insert(1, _speed_change_table())
-    return head + spread + "\n".join(parts) + "\n"
+    return head + spread + "\n".join(parts) + "\n" + _speed_change_table()
 
 
 def step_profile() -> str:
@@ -743,13 +733,14 @@ def _pytest_summary(path: Path) -> str:
     return next(ln for ln in reversed(lines) if " passed" in ln or " failed" in ln)
 
 
-# The last change to the code the speed benchmark times (2026-12-06, commit 016836a: a weight
-# set with a draw dimension of one, SSLAPD's Gibbs steps, goes through the 2-d matmul kernels
-# instead of ``baddbmm``), timed in runs interleaved on one machine: ``<before>``, ``<after>``,
-# ``<before>_run2``, ``<after>_run2``, ...  Once ``after`` runs exist they are the current
-# code's runs, and every earlier CPU run timed the code before the change.
+# A change to the timed code tried and dropped (2026-12-06: commit 016836a sent a weight set
+# with a draw dimension of one, SSLAPD's Gibbs steps, through the 2-d matmul kernels instead
+# of ``baddbmm``; reverted in fa77d08), timed in runs interleaved on one machine: ``<before>``
+# (the code as it is, so current-code runs), ``<after>`` (the dropped variant),
+# ``<before>_run2``, ``<after>_run2``, ...
 SPEED_CHANGE = {"before": "speed_cpu_xeon_before_single_draw",
-                "after": "speed_cpu_xeon_single_draw", "commit": "016836a"}
+                "after": "speed_cpu_xeon_single_draw", "commit": "016836a",
+                "revert": "fa77d08"}
 
 
 def _speed_runs(prefix: str) -> list[Path]:
@@ -760,15 +751,12 @@ def _speed_runs(prefix: str) -> list[Path]:
 
 
 def _current_cpu_speed_runs() -> list[Path]:
-    """The CPU speed runs of the current code, oldest first: the ``after`` runs of
-    ``SPEED_CHANGE`` where they exist, else every ``speed_cpu*`` run but the 'before' runs of
-    the changes."""
-    after = _speed_runs(SPEED_CHANGE["after"])
-    if after:
-        return after
+    """The CPU speed runs of the current code, oldest first: every ``speed_cpu*`` run but the
+    'before' of the last kept change (``speed_cpu_before``) and the runs of the dropped
+    variant of ``SPEED_CHANGE``."""
+    dropped = set(_speed_runs(SPEED_CHANGE["after"]))
     return sorted((p for p in RESULTS.glob("speed_cpu*/speed.json")
-                   if p.parent.name != "speed_cpu_before"
-                   and not p.parent.name.startswith(SPEED_CHANGE["before"])),
+                   if p.parent.name != "speed_cpu_before" and p not in dropped),
                   key=lambda p: json.loads(p.read_text())["meta"].get("date", ""))
 
 
@@ -780,9 +768,9 @@ def _cpu_names(runs: list[dict]) -> str:
 
 
 def _speed_change_table() -> str:
-    """Before and after the last change to the timed code (``SPEED_CHANGE``): the interleaved
-    runs' Gibbs ``predict_proba`` times, SSLAPD's (the changed path) and SSLPE's (no weight
-    draws, an unchanged path: a control for the machine's drift)."""
+    """The change tried and dropped (``SPEED_CHANGE``), timed against the code as it is in
+    interleaved runs: Gibbs ``predict_proba`` times, SSLAPD's (the changed path) and SSLPE's
+    (no weight draws, an unchanged path: a control for the machine's drift)."""
     before = {p.parent.name[len(SPEED_CHANGE["before"]):]: json.loads(p.read_text())
               for p in _speed_runs(SPEED_CHANGE["before"])}
     after = {p.parent.name[len(SPEED_CHANGE["after"]):]: json.loads(p.read_text())
@@ -799,32 +787,42 @@ def _speed_change_table() -> str:
         return (a["prediction"][model]["predict_proba"]["seconds"]
                 / b["prediction"][model]["predict_proba"]["seconds"])
 
-    lines = ["### One weight draw per Gibbs step: `baddbmm` against the 2-d matmul (before "
-             f"and after commit {SPEED_CHANGE['commit']})\n",
+    def own(d: dict) -> float:
+        return (d["prediction"]["SSLAPD"]["predict_proba"]["seconds"]
+                / d["prediction"]["SSLPE"]["predict_proba"]["seconds"])
+
+    lines = ["### Tried and dropped: one weight draw per Gibbs step through the 2-d matmul "
+             "instead of `baddbmm`\n",
              "SSLAPD's Gibbs `predict_proba` draws one set of classifier weights per step, "
-             "kept with a draw dimension of one; until commit "
-             f"{SPEED_CHANGE['commit']} its products went through `baddbmm` (a batch of "
-             "one), which in the Intel Xeon profile (below) ran its 1024x784·784x500 product "
-             "more slowly than SSLPE's `addmm` ran the same shape (the lists of matmuls "
-             "there); since then a single draw goes "
-             "through the 2-d kernels.  The same command (`python -m benchmarks.speed "
-             "--quick --threads 2`) run alternately on the code before (`"
-             + SPEED_CHANGE["before"] + "*`) and after (`" + SPEED_CHANGE["after"] + "*`), "
+             "kept with a draw dimension of one, so its products go through `baddbmm` with a "
+             "batch of one; in the Intel Xeon profile (below) that ran its 1024x784·784x500 "
+             "product more slowly than SSLPE's `addmm` ran the same shape (the lists of "
+             f"matmuls there).  Commit {SPEED_CHANGE['commit']} sent a single draw through "
+             "the 2-d kernels instead.  The same command (`python -m benchmarks.speed "
+             "--quick --threads 2`) run alternately on the code without it (`"
+             + SPEED_CHANGE["before"] + "*`, the code as it is) and with it (`"
+             + SPEED_CHANGE["after"] + "*`), "
              f"{_cpu_names([d for _, b, a in pairs for d in (b, a)])}, "
              f"{pairs[0][1]['meta'].get('date', '')[:10]}; seconds for 10,000 rows with "
              "T = 10 Gibbs steps (in brackets the share of that run's 2048² matmul rate).  "
-             "SSLPE draws no weights: its path did not change, and its column shows how much "
-             "the machine moved between the runs.\n",
-             "| pair | SSLAPD before | SSLAPD after | after ÷ before | SSLPE before | "
-             "SSLPE after | after ÷ before |",
-             "|---|---|---|---|---|---|---|"]
+             "SSLPE draws no weights: its path did not change, and its columns show how much "
+             "the machine moved between the runs; the last two columns divide SSLAPD's time "
+             "by SSLPE's in the same run, which takes most of that drift out.\n",
+             "| pair | SSLAPD without | SSLAPD with | with ÷ without | SSLPE without | "
+             "SSLPE with | with ÷ without | SSLAPD ÷ SSLPE without | with |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for k, b, a in pairs:
         lines.append(f"| {k.lstrip('_') or 'run1'} | {cell(b, 'SSLAPD')} | "
                      f"{cell(a, 'SSLAPD')} | {ratio(b, a, 'SSLAPD'):.2f} | "
-                     f"{cell(b, 'SSLPE')} | {cell(a, 'SSLPE')} | {ratio(b, a, 'SSLPE'):.2f} |")
+                     f"{cell(b, 'SSLPE')} | {cell(a, 'SSLPE')} | {ratio(b, a, 'SSLPE'):.2f} | "
+                     f"{own(b):.2f} | {own(a):.2f} |")
     med = [float(np.median([ratio(b, a, m) for _, b, a in pairs])) for m in ("SSLAPD", "SSLPE")]
-    lines.append(f"\nMedian after ÷ before over the {len(pairs)} pairs: SSLAPD {med[0]:.2f}, "
-                 f"SSLPE {med[1]:.2f}.")
+    lines.append(f"\nMedians over the {len(pairs)} pairs: with ÷ without, SSLAPD {med[0]:.2f} "
+                 f"and SSLPE {med[1]:.2f}; SSLAPD ÷ SSLPE "
+                 f"{float(np.median([own(b) for _, b, _ in pairs])):.2f} without and "
+                 f"{float(np.median([own(a) for _, _, a in pairs])):.2f} with.  Reverted "
+                 f"(commit {SPEED_CHANGE['revert']}): no gain stood out from the machine's "
+                 "drift.")
     return "\n".join(lines) + "\n\n"
 
 
