@@ -1978,14 +1978,21 @@ def _sdgm_layer_stage(d: dict, change: dict, intro: str, instead: dict | None = 
     (the collapses) with and without it; ``intro`` says what the stage was, ``verdict``
     (default: whether the search chose it) ends the sentence."""
     rows = [r for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2]
-    varied = [r for r in rows if change.items() <= r["point"].items()]
-    if not varied:
+    carrying = [r for r in rows if change.items() <= r["point"].items()]
+    if not carrying:
         return ""
+    # the stage's own setting is the one that adds the fewest other keys to the change (a
+    # later stage's setting may carry the change too, with more)
+    fewest = min(len(r["point"]) for r in carrying)
+    varied = [r for r in carrying if len(r["point"]) == fewest]
+    others = [r for r in carrying if r not in varied]
+    rows = [r for r in rows if r not in others]
     base = {k: v for k, v in varied[0]["point"].items() if k not in change} | (instead or {})
-    chosen = [r for r in rows if r["point"] == base]
+    seeds = {r["seed"] for r in varied}  # the chosen setting's fits on the stage's seeds
+    chosen = [r for r in rows if r["point"] == base and r["seed"] in seeds]
     low = [sum(r["accuracy"] < 0.9 for r in fits) for fits in (varied, chosen)]
     return ("  " + intro + "; seeds 10-19, by the search's own rule, fixed before it ran: "
-            "it scored " + _seed_record(d["rows"], "SDGM", 0.2, change, instead, against)
+            "it scored " + _seed_record(rows, "SDGM", 0.2, change, instead, against)
             + f", and fell below 90% validation accuracy on {low[0]} of {len(varied)} seeds "
             f"against {low[1]} of {len(chosen)}; "
             + (verdict or _chosen_words(d["summary"], "SDGM", 0.2, change)) + ".")

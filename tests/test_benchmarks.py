@@ -908,7 +908,7 @@ def test_sdgm_layer_stages_count_collapses_against_the_chosen_setting():
         "`n_auxiliary` 2, so the config is unchanged." in first
     assert "it scored higher validation accuracy on 2 of 2 seeds and higher log p(y\\|x) on " \
         "2 of 2 than the same setting without it, and fell below 90% validation accuracy on " \
-        "0 of 2 seeds against 2 of 3; by the search's rule that is the chosen setting now." \
+        "0 of 2 seeds against 1 of 2; by the search's rule that is the chosen setting now." \
         in second
     # the hidden-width stage: a list-valued change, paired against the same 5-d fits
     assert "256-256" not in text
@@ -928,7 +928,7 @@ def test_sdgm_layer_stages_count_collapses_against_the_chosen_setting():
     fourth = text.split("the other way: hidden layers 64-64")[1]
     assert "it scored higher validation accuracy on 1 of 1 seeds and higher log p(y\\|x) on " \
         "1 of 1 than the same setting without it, and fell below 90% validation accuracy on " \
-        "0 of 1 seeds against 2 of 3;" in fourth
+        "0 of 1 seeds against 0 of 1;" in fourth  # the chosen setting's fits on that seed
 
 
 def test_sdgm_restart_stage_pairs_against_one_fit_at_both_widths():
@@ -962,6 +962,11 @@ def test_sdgm_restart_stage_pairs_against_one_fit_at_both_widths():
         "the same setting with `n_init` 1; the rule waits for the other seeds, so the " \
         "config is unchanged." in text
     assert text in report._sdgm_width_stage(d)
+    # the earlier 256-256 stage still counts only its own one-fit setting, not the restarts
+    earlier = report._sdgm_width_stage(d).split("Then (2026-12-06, the Intel Xeon)")[1]
+    assert "higher validation accuracy on 3 of 3 seeds and higher log p(y\\|x) on 3 of 3 " \
+        "than the same setting without it, and fell below 90% validation accuracy on 0 of 3 " \
+        "seeds against 2 of 3;" in earlier
     # all ten seeds in: the search's rule speaks
     for seed in range(13, 20):
         d["rows"].append(row(restarts, seed, 0.95, -0.2))
