@@ -2037,9 +2037,9 @@ def _sdgm_restart_stage(d: dict) -> str:
     seeds = sorted({r["seed"] for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2
                     and _SDGM_WIDE_RESTARTS.items() <= r["point"].items()})
     so_far = ("" if len(seeds) >= 10 else
-              f" (so far seeds {', '.join(map(str, seeds))}: a first part of the stage, "
-              "`--seeds 4` without `--update-configs`, what the session had time for; the rest "
-              "with the rule in a later session)")
+              f" (so far seeds {', '.join(map(str, seeds))}, fitted in parts that stop "
+              "short of ten (`--seeds 4`, then `--seeds 6`) without `--update-configs`, what "
+              "the session had time for; the rest with the rule in a later session)")
     wide = ("against 256-256 with one fit it scored "
             + _seed_record(d["rows"], "SDGM", 0.2, _SDGM_WIDE_RESTARTS,
                            {"hidden_sizes": [256, 256], "n_init": 1}) + "; ")

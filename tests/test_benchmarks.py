@@ -954,7 +954,7 @@ def test_sdgm_restart_stage_pairs_against_one_fit_at_both_widths():
     d["rows"] += [row(restarts, 10, 0.965, -0.18), row(restarts, 11, 0.94, -0.25),
                   row(restarts, 12, 0.95, -0.2)]
     text = report._sdgm_restart_stage(d)
-    assert "(so far seeds 10, 11, 12: a first part of the stage" in text
+    assert "(so far seeds 10, 11, 12, fitted in parts that stop short of ten" in text
     assert "it scored higher validation accuracy on 3 of 3 seeds and higher log p(y\\|x) on " \
         "3 of 3 than the chosen setting (128-128, one fit), and fell below 90% validation " \
         "accuracy on 0 of 3 seeds against 2 of 3; against 256-256 with one fit it scored " \
