@@ -426,8 +426,8 @@ def test_training_graph_has_no_in_place_writes_into_views(bayesian, batch_norm):
 @pytest.mark.parametrize("z_draws", [False, True])
 def test_first_layer_parts_match_the_concatenated_product(n_draws, z_draws):
     """``linear_x_part`` + ``split_linear`` (and ``_linear``) == ``[x, z] @ W^T + b`` per draw,
-    written with an explicit loop over draws, for one weight set, a single draw and several
-    (the single draw takes the 2-d matmul path), with z shared or drawn per weight set."""
+    written with an explicit loop over draws, for one weight set, a single draw (a batch of
+    one) and several, with z shared or drawn per weight set."""
     from skdgm.nn.layers import _linear, linear_x_part, split_linear
 
     g = torch.Generator().manual_seed(0)
@@ -450,4 +450,4 @@ def test_first_layer_parts_match_the_concatenated_product(n_draws, z_draws):
     assert got.shape == want.shape
     torch.testing.assert_close(got, want)
     if n_draws:
-        torch.testing.assert_close(got_full, want if want.dim() == 3 else want[None])
+        torch.testing.assert_close(got_full, want)  # with a draw dimension, want is 3-d
