@@ -2040,6 +2040,9 @@ def _sdgm_restart_stage(d: dict) -> str:
               f" (so far seeds {', '.join(map(str, seeds))}, fitted in parts that stop "
               "short of ten (`--seeds 4`, then `--seeds 6`) without `--update-configs`, what "
               "the session had time for; the rest with the rule in a later session)")
+    parts = (" (fitted in parts, what each session had time for: `--seeds 4`, then "
+             "`--seeds 6` without `--update-configs`, then `--seeds 10` with it)"
+             if len(seeds) >= 10 else so_far)
     wide = ("against 256-256 with one fit it scored "
             + _seed_record(d["rows"], "SDGM", 0.2, _SDGM_WIDE_RESTARTS,
                            {"hidden_sizes": [256, 256], "n_init": 1}) + "; ")
@@ -2049,7 +2052,7 @@ def _sdgm_restart_stage(d: dict) -> str:
         "three restarts (`n_init` 3), the one of lowest mean predictive entropy on the "
         "unlabeled rows kept (`init_selection` \"entropy\"), since the wider layers had made "
         "the collapses rarer and milder and restarts choose among fits that collapse on "
-        "different draws" + so_far, {"n_init": 1}, "the chosen setting (128-128, one fit)",
+        "different draws" + parts, {"n_init": 1}, "the chosen setting (128-128, one fit)",
         wide + ("the rule waits for the other seeds, so the config is unchanged"
                 if so_far else _chosen_words(d["summary"], "SDGM", 0.2, _SDGM_WIDE_RESTARTS)))
 

@@ -972,6 +972,7 @@ def test_sdgm_restart_stage_pairs_against_one_fit_at_both_widths():
         d["rows"].append(row(restarts, seed, 0.95, -0.2))
     text = report._sdgm_restart_stage(d)
     assert "so far" not in text and "waits" not in text
+    assert "then `--seeds 10` with it)" in text
     assert text.endswith("than the same setting with `n_init` 1; by the search's rule the "
                          "chosen setting kept `n_init` 1, so the config is unchanged.")
     d["summary"][0]["ranking"][0]["point"] = restarts
