@@ -839,7 +839,7 @@ def _speed_spread(paths: list[Path]) -> str:
         return ""
     runs = [json.loads(p.read_text()) for p in paths]
     machines = (" (the CPU model in the second column; the development machine changed "
-                "from an AMD EPYC to an Intel Xeon between sessions)"
+                "between an AMD EPYC and an Intel Xeon from session to session)"
                 if " and " in _cpu_names(runs) else f", {_cpu_names(runs)}")
     lines = ["### Run-to-run spread on the 2-core CPU machines (current code)\n",
              "The same command (`python -m benchmarks.speed --quick --threads 2`) run "
