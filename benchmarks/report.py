@@ -1926,10 +1926,15 @@ def _seed_record(rows: list[dict], model: str, noise: float, change: dict,
             + (against or "the same setting " + (f"with {other}" if other else "without it")))
 
 
+def _chosen_point(summary: list[dict], model: str, noise: float) -> dict:
+    """The search's chosen setting of ``model`` at ``noise`` (empty if it has none)."""
+    return next((s_["ranking"][0]["point"] for s_ in summary
+                 if s_["model"] == model and s_["noise"] == noise and s_["ranking"]), {})
+
+
 def _chosen_words(summary: list[dict], model: str, noise: float, change: dict) -> str:
     """Whether the search's chosen setting of ``model`` at ``noise`` carries ``change``."""
-    chosen = next((s_["ranking"][0]["point"] for s_ in summary
-                   if s_["model"] == model and s_["noise"] == noise and s_["ranking"]), {})
+    chosen = _chosen_point(summary, model, noise)
     if change.items() <= chosen.items():
         return "by the search's rule that is the chosen setting now"
     kept = {k: chosen[k] for k in change if k in chosen and chosen[k] != change[k]}
@@ -1997,6 +2002,12 @@ def _sdgm_layer_stage(d: dict, change: dict, intro: str, instead: dict | None = 
     seeds = {r["seed"] for r in varied}  # the chosen setting's fits on the stage's seeds
     chosen = [r for r in rows if r["point"] == base and r["seed"] in seeds]
     low = [sum(r["accuracy"] < 0.9 for r in fits) for fits in (varied, chosen)]
+    now = _chosen_point(d["summary"], "SDGM", 0.2)
+    if verdict is None and now not in (varied[0]["point"], base):
+        # neither this stage's setting nor the one it was paired with: another stage's
+        verdict = ("by the search's rule it was not chosen (the chosen setting now is another "
+                   "stage's" + (", which carries it" if change.items() <= now.items() else "")
+                   + ")")
     return ("  " + intro + "; seeds 10-19, by the search's own rule, fixed before it ran: "
             "it scored " + _seed_record(rows, "SDGM", 0.2, change, instead, against)
             + f", and fell below 90% validation accuracy on {low[0]} of {len(varied)} seeds "

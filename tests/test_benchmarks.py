@@ -904,8 +904,8 @@ def test_sdgm_layer_stages_count_collapses_against_the_chosen_setting():
     summary = [{"model": "SDGM", "noise": 0.2, "ranking": [{"point": small}]}]
     text = report._sdgm_width_stage({"rows": rows, "summary": summary})
     first, second = text.split("Then (2026-12-03) the other way")
-    assert "seeds against 2 of 3; by the search's rule the chosen setting kept `n_latent` 2, " \
-        "`n_auxiliary` 2, so the config is unchanged." in first
+    assert "seeds against 2 of 3; by the search's rule it was not chosen (the chosen setting " \
+        "now is another stage's)." in first
     assert "it scored higher validation accuracy on 2 of 2 seeds and higher log p(y\\|x) on " \
         "2 of 2 than the same setting without it, and fell below 90% validation accuracy on " \
         "0 of 2 seeds against 1 of 2; by the search's rule that is the chosen setting now." \
@@ -919,8 +919,8 @@ def test_sdgm_layer_stages_count_collapses_against_the_chosen_setting():
     third = text.split("Then (2026-12-06, the Intel Xeon)")[1]
     assert "it scored higher validation accuracy on 2 of 3 seeds and higher log p(y\\|x) on " \
         "2 of 3 than the same setting without it, and fell below 90% validation accuracy on " \
-        "1 of 3 seeds against 2 of 3; by the search's rule the chosen setting stayed the one " \
-        "without it, so the config is unchanged." in third
+        "1 of 3 seeds against 2 of 3; by the search's rule it was not chosen (the chosen " \
+        "setting now is another stage's)." in third
     assert "64-64" not in text
     narrow = {**base, "hidden_sizes": [64, 64]}
     rows += [row(narrow, 10, 0.97, -0.19)]
@@ -978,6 +978,13 @@ def test_sdgm_restart_stage_pairs_against_one_fit_at_both_widths():
     d["summary"][0]["ranking"][0]["point"] = restarts
     assert report._sdgm_restart_stage(d).endswith(
         "by the search's rule that is the chosen setting now.")
+    # the one-fit 256-256 stage is not the chosen setting, though the chosen one carries 256-256
+    earlier = report._sdgm_width_stage(d).split("Then (2026-12-06, the Intel Xeon)")[1]
+    assert "than the same setting without it, and fell below 90% validation accuracy on 0 of " \
+        "3 seeds against 2 of 3; by the search's rule it was not chosen (the chosen setting " \
+        "now is another stage's, which carries it)." in earlier
+    assert "by the search's rule that is the chosen setting now" not in earlier.split(
+        "three restarts")[0]
 
 
 def test_chosen_words_follow_the_search_summary():
