@@ -2047,13 +2047,12 @@ def _sdgm_restart_stage(d: dict) -> str:
     leaves the search's rule to the last of them."""
     seeds = sorted({r["seed"] for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2
                     and _SDGM_WIDE_RESTARTS.items() <= r["point"].items()})
-    so_far = ("" if len(seeds) >= 10 else
-              f" (so far seeds {', '.join(map(str, seeds))}, fitted in parts that stop "
-              "short of ten (`--seeds 4`, then `--seeds 6`) without `--update-configs`, what "
-              "the session had time for; the rest with the rule in a later session)")
+    done = len(seeds) >= 10
     parts = (" (fitted in parts, what each session had time for: `--seeds 4`, then "
-             "`--seeds 6` without `--update-configs`, then `--seeds 10` with it)"
-             if len(seeds) >= 10 else so_far)
+             "`--seeds 6` without `--update-configs`, then `--seeds 10` with it)" if done else
+             f" (so far seeds {', '.join(map(str, seeds))}, fitted in parts that stop "
+             "short of ten (`--seeds 4`, then `--seeds 6`) without `--update-configs`, what "
+             "the session had time for; the rest with the rule in a later session)")
     wide = ("against 256-256 with one fit it scored "
             + _seed_record(d["rows"], "SDGM", 0.2, _SDGM_WIDE_RESTARTS,
                            {"hidden_sizes": [256, 256], "n_init": 1}) + "; ")
@@ -2064,8 +2063,8 @@ def _sdgm_restart_stage(d: dict) -> str:
         "unlabeled rows kept (`init_selection` \"entropy\"), since the wider layers had made "
         "the collapses rarer and milder and restarts choose among fits that collapse on "
         "different draws" + parts, {"n_init": 1}, "the chosen setting (128-128, one fit)",
-        wide + ("the rule waits for the other seeds, so the config is unchanged"
-                if so_far else _chosen_words(d["summary"], "SDGM", 0.2, _SDGM_WIDE_RESTARTS)))
+        wide + (_chosen_words(d["summary"], "SDGM", 0.2, _SDGM_WIDE_RESTARTS) if done
+                else "the rule waits for the other seeds, so the config is unchanged"))
 
 
 def moons_search() -> str:
