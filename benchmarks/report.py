@@ -2217,28 +2217,37 @@ def collapse(files: list[Path] | None = None) -> str:
              "*Restarts*: for each data set with both a collapsed and a good fit, the test "
              "accuracy of the fit that restarts ranked by the unlabeled bound or by the "
              "objective would keep (the way `n_init` ranks restarts in sklearn's "
-             "mixtures), or by the lowest unlabeled entropy, beside the best of its fits.\n"]
+             "mixtures), or by the lowest unlabeled entropy, beside the best of its fits.  "
+             "Runs with `--candidates N` fit the N restarts of `n_init=N` one by one "
+             "(*restart* k: the single fit from `random_state` advanced by k seed draws), so "
+             "the lowest unlabeled entropy picks the fit `n_init=N` keeps; they are a "
+             "diagnosis of the test sets, no setting is chosen from them.\n"]
     for path in files:
         d = json.loads(path.read_text())
         a, s = d["args"], d["summary"]
         n_epochs = len(d["rows"][0]["test_acc_curve"]) if d["rows"] else 0
         entropy = all("unlabeled_entropy" in r for r in d["rows"])
         marks = [m for m in MARKS if m <= n_epochs]
+        restarts = bool(a.get("candidates"))
         cmd = (f"python -m benchmarks.collapse --model {a['model']} --noise {a['noise']} "
                f"--seeds {a['seeds']} --offsets {' '.join(map(str, a['offsets']))}"
+               + (f" --candidates {a['candidates']}" if restarts else "")
                + (f" --set '{a['set']}'" if a["set"] not in ("{}", "") else "")
                + f" --n-jobs {a['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
                   f"settings {d['config']}{'' if a['set'] in ('{}', '') else ' with ' + a['set']}"
                   f" · `{_relative(path, RESULTS.parent)}`\n",
-                  "| data seed | random_state | " + " | ".join(f"epoch {m}" for m in marks)
+                  "| data seed | random_state | " + ("restart | " if restarts else "")
+                  + " | ".join(f"epoch {m}" for m in marks)
                   + " | final accuracy | unlabeled bound | labeled bound | objective |"
                   + (" unlabeled entropy |" if entropy else ""),
-                  "|---|---|" + "---|" * len(marks) + "---|---|---|---|"
-                  + ("---|" if entropy else "")]
-        for r in sorted(d["rows"], key=lambda r: (r["seed"], r["random_state"])):
+                  "|---|---|" + ("---|" if restarts else "") + "---|" * len(marks)
+                  + "---|---|---|---|" + ("---|" if entropy else "")]
+        for r in sorted(d["rows"], key=lambda r: (r["seed"], r["random_state"],
+                                                   r.get("candidate") or 0)):
             curve = r["test_acc_curve"]
             lines.append(f"| {r['seed']} | {r['random_state']} | "
+                         + (f"{r['candidate']} | " if restarts else "")
                          + " | ".join(f"{100 * curve[m - 1]:.1f}" for m in marks)
                          + f" | {100 * r['accuracy']:.2f} | {r['unlabeled_bound_curve'][-1]:.3f}"
                          f" | {r['labeled_bound_curve'][-1]:.3f} | "
@@ -2261,6 +2270,7 @@ def collapse(files: list[Path] | None = None) -> str:
                 f"{100 * p['by_unlabeled_bound']:.2f}%, by the objective "
                 f"{100 * p['by_objective']:.2f}%"
                 + (f", by the lowest unlabeled entropy {100 * p['by_unlabeled_entropy']:.2f}%"
+                   + (f" (the fit `n_init={a['candidates']}` keeps)" if restarts else "")
                    if "by_unlabeled_entropy" in p else "")
                 + f", best {100 * p['best_accuracy']:.2f}%"
                 for p in s["restarts"]) + ".")

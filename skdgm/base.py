@@ -47,6 +47,15 @@ def unlabeled_mask(y: np.ndarray) -> np.ndarray:
     return np.asarray(y == -1, dtype=bool).reshape(len(y))
 
 
+def restart_seeds(rng: np.random.RandomState, n: int) -> list[int]:
+    """The seeds of ``n`` fits, drawn in order from ``rng`` (which advances by ``n`` draws).
+
+    A fit with ``n_init`` restarts trains restart k from the k-th seed; the first is the one a
+    single fit draws, so ``n_init=1`` fits are unchanged, and a single fit given a
+    ``RandomState`` advanced by k draws repeats restart k."""
+    return [int(rng.randint(0, 2**31 - 3)) for _ in range(n)]
+
+
 def _agreement(labels: np.ndarray) -> np.ndarray:
     """Share of rows on which each pair of fits predicts the same class.
 
@@ -284,9 +293,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
                 labeled_batch_size=self.labeled_batch_size or min(n_labeled, self.batch_size))
             self._train(X, y_enc, warm=True)
             return self
-        rng = check_random_state(self.random_state)
-        # the first seed is the one a single fit draws, so n_init=1 fits are unchanged
-        seeds = [int(rng.randint(0, 2**31 - 3)) for _ in range(self.n_init)]
+        seeds = restart_seeds(check_random_state(self.random_state), self.n_init)
         consensus = self.init_selection == "consensus" and self.n_init > 2
         entropies, labels, fits, best = [], [], [], None
         for seed in seeds:

@@ -621,6 +621,35 @@ def test_collapse_tiny(tmp_path):
     assert "random_state" in text and "unlabeled entropy |" in text
 
 
+def test_collapse_candidates_fit_the_restarts_of_n_init(tmp_path):
+    """``--candidates 3`` fits the three restarts of ``n_init=3`` one by one: the restart with
+    the lowest unlabeled entropy is the fit ``n_init=3`` keeps (same seed, same accuracy)."""
+    from benchmarks import collapse, report
+    from benchmarks._common import load_config
+    from skdgm.datasets import make_ssl_moons
+
+    argv = ["--model", "SSLPE", "--seeds", "1", "--offsets", "2", "--n-samples", "150",
+            "--epochs-scale", "0.03", "--n-jobs", "1", "--threshold", "0.8", "--candidates",
+            "3", "--out", str(tmp_path)]
+    collapse.main(argv)
+    rows = json.loads((tmp_path / "collapse.json").read_text())["rows"]
+    assert sorted(r["candidate"] for r in rows) == [0, 1, 2]
+    assert {r["random_state"] for r in rows} == {2}
+    assert len({r["seed_"] for r in rows}) == 3
+    cls, params = load_config("moons", "SSLPE", 0.2)
+    params.update(n_init=3, max_epochs=max(1, round(params["max_epochs"] * 0.03)))
+    if "kl_warmup" in params:
+        params["kl_warmup"] = round(params["kl_warmup"] * 0.03)
+    X, y, _ = make_ssl_moons(150, 0.2, random_state=0)
+    X_test, _, y_test = make_ssl_moons(150, 0.2, random_state=100_000)
+    multi = cls(random_state=2, **params).fit(X, y)
+    kept = min(rows, key=lambda r: r["unlabeled_entropy"])
+    assert kept["seed_"] == multi.seed_
+    assert kept["accuracy"] == pytest.approx(multi.score(X_test, y_test), abs=1e-12)
+    text = report.collapse(sorted(tmp_path.glob("collapse.json")))
+    assert "--candidates 3" in text and "| restart |" in text
+
+
 def test_mnist_configs_binarise_the_generative_models_as_the_reference_code_did():
     """The MNIST configs name ``StochasticBinarization`` for M2/SSLPE/SSLAPD (the reference
     code's pixels), and ``load_config`` turns the name into a fresh callback per call."""

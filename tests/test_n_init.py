@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from skdgm import M2Classifier, SDGMClassifier, SSLAPDClassifier, SSLPEClassifier
-from skdgm.base import _agreement, _consensus_choice
+from skdgm.base import _agreement, _consensus_choice, restart_seeds
 from skdgm.datasets import make_ssl_moons
 
 TINY = dict(hidden_sizes=(16,), n_latent=2, max_epochs=3, kl_warmup=0, lr=1e-2, n_gibbs=3)
@@ -49,6 +49,27 @@ def test_keeps_the_fit_with_the_lowest_unlabeled_entropy(cls, moons):
         np.testing.assert_array_equal(multi.predict_proba(X), single.predict_proba(X))
     else:
         assert multi.seed_ != single.seed_
+
+
+def test_a_single_fit_from_an_advanced_random_state_repeats_each_restart(moons):
+    """Restart k of ``n_init`` is the single fit whose ``random_state`` skipped k seed draws
+    (what ``benchmarks.collapse --candidates`` relies on): the entropies of the k single fits
+    are ``init_entropies_``, and the lowest one is the kept fit, with its predictions."""
+    X, y = moons
+    multi = SSLPEClassifier(**TINY, n_init=3, random_state=4).fit(X, y)
+    singles = []
+    for k in range(3):
+        rng = np.random.RandomState(4)
+        skipped = restart_seeds(rng, k)
+        assert len(skipped) == k
+        singles.append(SSLPEClassifier(**TINY, random_state=rng).fit(X, y))
+    unlabeled = X[y == -1]
+    entropies = [mean_entropy(c.predict_proba(unlabeled)) for c in singles]
+    np.testing.assert_allclose(entropies, multi.init_entropies_, rtol=1e-9)
+    assert len({c.seed_ for c in singles}) == 3
+    kept = singles[int(np.argmin(entropies))]
+    assert kept.seed_ == multi.seed_
+    np.testing.assert_array_equal(kept.predict_proba(X), multi.predict_proba(X))
 
 
 def test_candidates_differ_and_repeat_with_random_state(moons):
