@@ -38,7 +38,7 @@ from benchmarks._common import (
     write_results,
 )
 from skdgm.acquisition import predictive_entropy
-from skdgm.base import restart_seeds
+from skdgm.base import _agreement, _consensus_choice, restart_seeds
 from skdgm.datasets import make_ssl_moons
 
 #: epochs whose test accuracy the summary lists (those beyond a fit's length are left out)
@@ -64,13 +64,28 @@ def fit_one(model: str, noise: float, seed: int, offset: int, settings: dict,
     scores = EpochScores(X_test, y_test, X_train=X, y_train=y)
     clf = cls(random_state=random_state, callbacks=[scores], **params).fit(X, y)
     h = clf.history_
-    return {**evaluate(clf, X_test, y_test), "random_state": seed + offset,
-            "candidate": candidate, "seed_": clf.seed_,
-            "unlabeled_entropy": unlabeled_entropy(clf, X[y == -1]),
-            "test_acc_curve": h[:, "test_acc"],
-            "unlabeled_bound_curve": h[:, "train_unlabeled_bound"],
-            "labeled_bound_curve": h[:, "train_labeled_bound"],
-            "objective_curve": h[:, "train_objective"]}
+    row = {**evaluate(clf, X_test, y_test), "random_state": seed + offset,
+           "candidate": candidate, "seed_": clf.seed_,
+           "unlabeled_entropy": unlabeled_entropy(clf, X[y == -1]),
+           "test_acc_curve": h[:, "test_acc"],
+           "unlabeled_bound_curve": h[:, "train_unlabeled_bound"],
+           "labeled_bound_curve": h[:, "train_labeled_bound"],
+           "objective_curve": h[:, "train_objective"]}
+    if candidate is not None:   # what the consensus rule compares: the classes it predicts
+        labels = np.argmax(clf.predict_proba(X[y == -1]), axis=1)
+        row["unlabeled_classes"] = pack_classes(labels)
+    return row
+
+
+def pack_classes(labels: np.ndarray) -> str:
+    """Class indices 0/1 of a two-class problem packed into a hex string (8 rows a byte)."""
+    return np.packbits(labels.astype(np.uint8)).tobytes().hex() + f":{len(labels)}"
+
+
+def unpack_classes(packed: str) -> np.ndarray:
+    """The inverse of :func:`pack_classes`."""
+    hexed, n = packed.split(":")
+    return np.unpackbits(np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8))[:int(n)]
 
 
 def unlabeled_entropy(clf, X_unlabeled: np.ndarray) -> float:
@@ -115,6 +130,29 @@ def summarise(rows: list[dict], threshold: float) -> dict:
         pick["best_accuracy"] = max(r["accuracy"] for r in sel)
         picks.append(pick)
     out["restarts"] = picks
+    out["candidates"] = candidate_picks(rows)
+    return out
+
+
+def candidate_picks(rows: list[dict]) -> list[dict]:
+    """Per data seed and offset of a ``--candidates`` run, each restart's test accuracy in
+    order and the restart each ``init_selection`` rule of ``n_init`` keeps (with the same
+    functions as the estimator: lowest unlabeled entropy, or the consensus medoid)."""
+    out = []
+    for key in sorted({(r["seed"], r["random_state"]) for r in rows
+                       if r.get("candidate") is not None}):
+        sel = sorted((r for r in rows if (r["seed"], r["random_state"]) == key
+                      and r.get("candidate") is not None), key=lambda r: r["candidate"])
+        entropies = np.array([r["unlabeled_entropy"] for r in sel])
+        pick = {"seed": key[0], "random_state": key[1],
+                "accuracy": [r["accuracy"] for r in sel],
+                "log_likelihood": [r["log_likelihood"] for r in sel],
+                "entropy": int(np.argmin(entropies))}
+        if len(sel) > 2:
+            agreement = _agreement(np.stack([unpack_classes(r["unlabeled_classes"])
+                                             for r in sel]))
+            pick["consensus"] = _consensus_choice(agreement, entropies)
+        out.append(pick)
     return out
 
 

@@ -2274,6 +2274,13 @@ def collapse(files: list[Path] | None = None) -> str:
                    if "by_unlabeled_entropy" in p else "")
                 + f", best {100 * p['best_accuracy']:.2f}%"
                 for p in s["restarts"]) + ".")
+        if s.get("candidates"):
+            text.append("Restarts of `n_init`: " + "; ".join(
+                f"data seed {p['seed']}: restarts "
+                + ", ".join(f"{100 * acc:.2f}" for acc in p["accuracy"])
+                + f"% (test accuracy); the entropy rule keeps restart {p['entropy']}"
+                + (f", the consensus rule restart {p['consensus']}" if "consensus" in p else "")
+                for p in s["candidates"]) + ".")
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
 

@@ -646,8 +646,18 @@ def test_collapse_candidates_fit_the_restarts_of_n_init(tmp_path):
     kept = min(rows, key=lambda r: r["unlabeled_entropy"])
     assert kept["seed_"] == multi.seed_
     assert kept["accuracy"] == pytest.approx(multi.score(X_test, y_test), abs=1e-12)
+    # the summary's picks are the restarts each init_selection rule keeps
+    (pick,) = json.loads((tmp_path / "collapse.json").read_text())["summary"]["candidates"]
+    by_candidate = sorted(rows, key=lambda r: r["candidate"])
+    assert pick["accuracy"] == [r["accuracy"] for r in by_candidate]
+    assert by_candidate[pick["entropy"]]["seed_"] == multi.seed_
+    consensus = cls(random_state=2, **{**params, "init_selection": "consensus"}).fit(X, y)
+    assert by_candidate[pick["consensus"]]["seed_"] == consensus.seed_
     text = report.collapse(sorted(tmp_path.glob("collapse.json")))
     assert "--candidates 3" in text and "| restart |" in text
+    acc = ", ".join(f"{100 * a:.2f}" for a in pick["accuracy"])
+    assert (f"data seed 0: restarts {acc}% (test accuracy); the entropy rule keeps restart "
+            f"{pick['entropy']}, the consensus rule restart {pick['consensus']}") in text
 
 
 def test_mnist_configs_binarise_the_generative_models_as_the_reference_code_did():
