@@ -46,9 +46,10 @@ MARKS = (1, 5, 10, 25, 50, 100, 200, 500)
 
 
 def fit_one(model: str, noise: float, seed: int, offset: int, settings: dict,
-            n_samples: int, epochs_scale: float, candidate: int | None = None) -> dict:
-    """One fit of the moons benchmark with per-epoch scores; with ``candidate`` k, restart k
-    of the config's ``n_init`` fits (one fit with ``n_init=1``)."""
+            n_samples: int, epochs_scale: float, candidate: int | None = None,
+            every: int = 1) -> dict:
+    """One fit of the moons benchmark with scores after every ``every``-th epoch and the last;
+    with ``candidate`` k, restart k of the config's ``n_init`` fits (one fit, ``n_init=1``)."""
     cls, params = load_config("moons", model, noise)
     params.update(settings)
     random_state = np.random.RandomState(seed + offset)
@@ -61,12 +62,13 @@ def fit_one(model: str, noise: float, seed: int, offset: int, settings: dict,
     # the data and test set of benchmarks.moons (same seeds)
     X, y, _ = make_ssl_moons(n_samples, noise, random_state=seed)
     X_test, _, y_test = make_ssl_moons(n_samples, noise, random_state=100_000 + seed)
-    scores = EpochScores(X_test, y_test, X_train=X, y_train=y)
+    scores = EpochScores(X_test, y_test, X_train=X, y_train=y, every=every)
     clf = cls(random_state=random_state, callbacks=[scores], **params).fit(X, y)
     h = clf.history_
     row = {**evaluate(clf, X_test, y_test), "random_state": seed + offset,
            "candidate": candidate, "seed_": clf.seed_,
            "unlabeled_entropy": unlabeled_entropy(clf, X[y == -1]),
+           "curve_epochs": [e for e, _ in h[:, ("epoch", "test_acc")]],
            "test_acc_curve": h[:, "test_acc"],
            "unlabeled_bound_curve": h[:, "train_unlabeled_bound"],
            "labeled_bound_curve": h[:, "train_labeled_bound"],
@@ -166,6 +168,9 @@ def main(argv=None) -> None:
     parser.add_argument("--set", default="{}", help="JSON settings over the config's")
     parser.add_argument("--candidates", type=int, default=None,
                         help="fit the N restarts of n_init=N one by one (see the docstring)")
+    parser.add_argument("--every", type=int, default=1,
+                        help="score after every k-th epoch and the last (scoring 10,000 test "
+                             "and training rows costs more than a training epoch)")
     parser.add_argument("--threshold", type=float, default=0.9,
                         help="test accuracy below which a fit counts as collapsed")
     parser.add_argument("--n-samples", type=int, default=10_000)
@@ -175,7 +180,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     settings = json.loads(args.set)
     jobs = [dict(model=args.model, noise=args.noise, seed=s, offset=o, settings=settings,
-                 n_samples=args.n_samples, epochs_scale=args.epochs_scale, candidate=k)
+                 n_samples=args.n_samples, epochs_scale=args.epochs_scale, candidate=k,
+                 every=args.every)
             for o in args.offsets for s in range(args.seeds)
             for k in (range(args.candidates) if args.candidates else [None])]
     run_and_record(

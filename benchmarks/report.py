@@ -2225,13 +2225,16 @@ def collapse(files: list[Path] | None = None) -> str:
     for path in files:
         d = json.loads(path.read_text())
         a, s = d["args"], d["summary"]
-        n_epochs = len(d["rows"][0]["test_acc_curve"]) if d["rows"] else 0
+        # runs before --every scored every epoch: curve point i is epoch i + 1
+        scored = [r.get("curve_epochs") or list(range(1, len(r["test_acc_curve"]) + 1))
+                  for r in d["rows"]]
         entropy = all("unlabeled_entropy" in r for r in d["rows"])
-        marks = [m for m in MARKS if m <= n_epochs]
+        marks = [m for m in MARKS if scored and all(m in e for e in scored)]
         restarts = bool(a.get("candidates"))
         cmd = (f"python -m benchmarks.collapse --model {a['model']} --noise {a['noise']} "
                f"--seeds {a['seeds']} --offsets {' '.join(map(str, a['offsets']))}"
                + (f" --candidates {a['candidates']}" if restarts else "")
+               + (f" --every {a['every']}" if a.get("every", 1) != 1 else "")
                + (f" --set '{a['set']}'" if a["set"] not in ("{}", "") else "")
                + f" --n-jobs {a['n_jobs']} --out {_relative(path.parent, RESULTS.parent.parent)}")
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
@@ -2245,10 +2248,11 @@ def collapse(files: list[Path] | None = None) -> str:
                   + "---|---|---|---|" + ("---|" if entropy else "")]
         for r in sorted(d["rows"], key=lambda r: (r["seed"], r["random_state"],
                                                    r.get("candidate") or 0)):
-            curve = r["test_acc_curve"]
+            curve = dict(zip(r.get("curve_epochs") or range(1, len(r["test_acc_curve"]) + 1),
+                             r["test_acc_curve"]))
             lines.append(f"| {r['seed']} | {r['random_state']} | "
                          + (f"{r['candidate']} | " if restarts else "")
-                         + " | ".join(f"{100 * curve[m - 1]:.1f}" for m in marks)
+                         + " | ".join(f"{100 * curve[m]:.1f}" for m in marks)
                          + f" | {100 * r['accuracy']:.2f} | {r['unlabeled_bound_curve'][-1]:.3f}"
                          f" | {r['labeled_bound_curve'][-1]:.3f} | "
                          f"{r['objective_curve'][-1]:.3f} |"

@@ -629,17 +629,21 @@ def test_collapse_candidates_fit_the_restarts_of_n_init(tmp_path):
     from skdgm.datasets import make_ssl_moons
 
     argv = ["--model", "SSLPE", "--seeds", "1", "--offsets", "2", "--n-samples", "150",
-            "--epochs-scale", "0.03", "--n-jobs", "1", "--threshold", "0.8", "--candidates",
-            "3", "--out", str(tmp_path)]
+            "--epochs-scale", "0.2", "--n-jobs", "1", "--threshold", "0.8", "--candidates",
+            "3", "--every", "5", "--out", str(tmp_path)]
     collapse.main(argv)
     rows = json.loads((tmp_path / "collapse.json").read_text())["rows"]
     assert sorted(r["candidate"] for r in rows) == [0, 1, 2]
     assert {r["random_state"] for r in rows} == {2}
     assert len({r["seed_"] for r in rows}) == 3
     cls, params = load_config("moons", "SSLPE", 0.2)
-    params.update(n_init=3, max_epochs=max(1, round(params["max_epochs"] * 0.03)))
+    params.update(n_init=3, max_epochs=max(1, round(params["max_epochs"] * 0.2)))
     if "kl_warmup" in params:
-        params["kl_warmup"] = round(params["kl_warmup"] * 0.03)
+        params["kl_warmup"] = round(params["kl_warmup"] * 0.2)
+    # scored after every 5th epoch and the last
+    last = params["max_epochs"]
+    assert all(r["curve_epochs"] == sorted({*range(5, last + 1, 5), last}) for r in rows)
+    assert all(len(r["test_acc_curve"]) == len(r["curve_epochs"]) for r in rows)
     X, y, _ = make_ssl_moons(150, 0.2, random_state=0)
     X_test, _, y_test = make_ssl_moons(150, 0.2, random_state=100_000)
     multi = cls(random_state=2, **params).fit(X, y)
@@ -654,7 +658,7 @@ def test_collapse_candidates_fit_the_restarts_of_n_init(tmp_path):
     consensus = cls(random_state=2, **{**params, "init_selection": "consensus"}).fit(X, y)
     assert by_candidate[pick["consensus"]]["seed_"] == consensus.seed_
     text = report.collapse(sorted(tmp_path.glob("collapse.json")))
-    assert "--candidates 3" in text and "| restart |" in text
+    assert "--candidates 3 --every 5" in text and "| restart | epoch 5 | epoch 10 |" in text
     acc = ", ".join(f"{100 * a:.2f}" for a in pick["accuracy"])
     assert (f"data seed 0: restarts {acc}% (test accuracy); the entropy rule keeps restart "
             f"{pick['entropy']}, the consensus rule restart {pick['consensus']}") in text
