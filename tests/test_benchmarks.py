@@ -1030,6 +1030,47 @@ def test_sdgm_restart_stage_pairs_against_one_fit_at_both_widths():
         "three restarts")[0]
 
 
+def test_sdgm_consensus_stage_pairs_against_the_entropy_rule():
+    """The consensus stage pairs each seed with the entropy rule's 256-256 restarts, waits
+    for ten seeds, and once it holds the config the entropy stage says it held it before."""
+    from benchmarks import report
+
+    base = {"batch_norm": False, "lr": 0.001, "n_init": 1}
+    restarts = {**base, "hidden_sizes": [256, 256], "n_init": 3, "init_selection": "entropy"}
+    consensus = {**restarts, "init_selection": "consensus"}
+
+    def row(point, seed, acc, ll):
+        return {"model": "SDGM", "noise": 0.2, "point": point, "seed": seed,
+                "accuracy": acc, "log_likelihood": ll}
+
+    rows = [row(base, s, 0.95, -0.2) for s in range(10, 20)]
+    rows += [row(restarts, s, 0.96 if s != 11 else 0.85, -0.3) for s in range(10, 20)]
+    ranking = [{"point": restarts}, {"point": base}]
+    d = {"rows": rows, "summary": [{"model": "SDGM", "noise": 0.2, "ranking": ranking}]}
+    assert report._sdgm_consensus_stage(d) == ""
+    d["rows"] += [row(consensus, 10, 0.97, -0.25), row(consensus, 11, 0.95, -0.35)]
+    text = report._sdgm_consensus_stage(d)
+    assert "(so far seeds 10, 11, what the session had time for)" in text
+    assert text.endswith(
+        "it scored higher validation accuracy on 2 of 2 seeds and higher log p(y\\|x) on 1 "
+        "of 2 than the chosen setting then (256-256, three restarts, the entropy rule), and "
+        "fell below 90% validation accuracy on 0 of 2 seeds against 1 of 2; the rule waits "
+        "for the other seeds, so the config is unchanged.")
+    assert text in report._sdgm_width_stage(d)
+    d["rows"] += [row(consensus, s, 0.955, -0.3) for s in range(12, 20)]
+    text = report._sdgm_consensus_stage(d)
+    assert "so far" not in text
+    assert text.endswith("by the search's rule the chosen setting kept `init_selection` "
+                         "entropy, so the config is unchanged.")
+    assert report._sdgm_restart_stage(d).endswith("that is the chosen setting now.")
+    d["summary"][0]["ranking"] = [{"point": consensus}, *ranking]
+    assert report._sdgm_consensus_stage(d).endswith(
+        "by the search's rule that is the chosen setting now.")
+    assert report._sdgm_restart_stage(d).endswith(
+        "by the search's rule it took the config, until the next stage's setting (below) "
+        "took it over.")
+
+
 def test_chosen_words_follow_the_search_summary():
     from benchmarks import report
 
