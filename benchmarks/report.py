@@ -2318,14 +2318,31 @@ def collapse(files: list[Path] | None = None) -> str:
                 + f", best {100 * p['best_accuracy']:.2f}%"
                 for p in s["restarts"]) + ".")
         if s.get("candidates"):
-            text.append("Restarts of `n_init`: " + "; ".join(
-                f"data seed {p['seed']}: restarts "
+            text.append("Restarts of `n_init` (test accuracy of each restart in order, and "
+                        "the restart each rule keeps): " + "; ".join(
+                f"data seed {p['seed']}: "
                 + ", ".join(f"{100 * acc:.2f}" for acc in p["accuracy"])
-                + f"% (test accuracy); the entropy rule keeps restart {p['entropy']}"
+                + f"%, the entropy rule restart {p['entropy']}"
                 + (f", the consensus rule restart {p['consensus']}" if "consensus" in p else "")
                 for p in s["candidates"]) + ".")
+            text.append(_candidate_means(s["candidates"]))
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
+
+
+def _candidate_means(picks: list[dict]) -> str:
+    """Mean test accuracy over the data seeds of the restart each rule keeps, and of the best
+    restart of each seed (an oracle that sees the test labels)."""
+    def mean(choose) -> float:
+        return 100 * float(np.mean([choose(p) for p in picks]))
+
+    rules = [("the entropy rule", lambda p: p["accuracy"][p["entropy"]])]
+    if all("consensus" in p for p in picks):
+        rules.append(("the consensus rule", lambda p: p["accuracy"][p["consensus"]]))
+    return ("Mean test accuracy over the data seeds of the restart kept by "
+            + ", by ".join(f"{name} {mean(fn):.2f}%" for name, fn in rules)
+            + f"; of the best restart of each seed (chosen with the test labels) "
+            f"{mean(lambda p: max(p['accuracy'])):.2f}%.")
 
 
 def _variant_name(variant: str) -> str:

@@ -660,8 +660,12 @@ def test_collapse_candidates_fit_the_restarts_of_n_init(tmp_path):
     text = report.collapse(sorted(tmp_path.glob("collapse.json")))
     assert "--candidates 3 --every 5" in text and "| restart | epoch 5 | epoch 10 |" in text
     acc = ", ".join(f"{100 * a:.2f}" for a in pick["accuracy"])
-    assert (f"data seed 0: restarts {acc}% (test accuracy); the entropy rule keeps restart "
-            f"{pick['entropy']}, the consensus rule restart {pick['consensus']}") in text
+    assert (f"data seed 0: {acc}%, the entropy rule restart {pick['entropy']}, the "
+            f"consensus rule restart {pick['consensus']}.") in text
+    assert (f"restart kept by the entropy rule {100 * kept['accuracy']:.2f}%, by the consensus "
+            f"rule {100 * pick['accuracy'][pick['consensus']]:.2f}%; of the best restart of "
+            f"each seed (chosen with the test labels) {100 * max(pick['accuracy']):.2f}%.") \
+        in text
 
 
 def test_mnist_configs_binarise_the_generative_models_as_the_reference_code_did():
