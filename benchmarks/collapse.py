@@ -81,6 +81,8 @@ def fit_one(model: str, noise: float, seed: int, offset: int, settings: dict,
 
 def pack_classes(labels: np.ndarray) -> str:
     """Class indices 0/1 of a two-class problem packed into a hex string (8 rows a byte)."""
+    if labels.size and (labels.min() < 0 or labels.max() > 1):
+        raise ValueError("pack_classes packs the class indices 0 and 1 of two classes only")
     return np.packbits(labels.astype(np.uint8)).tobytes().hex() + f":{len(labels)}"
 
 

@@ -8,6 +8,8 @@ import shlex
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("matplotlib")
 
@@ -619,6 +621,22 @@ def test_collapse_tiny(tmp_path):
     assert s["below"] + s["above"] == 4
     text = report.collapse(sorted(tmp_path.glob("collapse.json")))
     assert "random_state" in text and "unlabeled entropy |" in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 1), max_size=40))
+def test_pack_classes_round_trips(labels):
+    from benchmarks.collapse import pack_classes, unpack_classes
+
+    labels = np.array(labels, dtype=np.int64)
+    np.testing.assert_array_equal(unpack_classes(pack_classes(labels)), labels)
+
+
+def test_pack_classes_refuses_more_than_two_classes():
+    from benchmarks.collapse import pack_classes
+
+    with pytest.raises(ValueError, match="two classes"):
+        pack_classes(np.array([0, 2, 1]))
 
 
 def test_collapse_candidates_fit_the_restarts_of_n_init(tmp_path):
