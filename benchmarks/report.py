@@ -187,7 +187,10 @@ def _moons_headline(files: list[Path]) -> str:
                        f"`random_state` = seed + {offset}: "
                        f"{s['accuracy_mean']:.2f} ({s['accuracy_std']:.2f}), "
                        f"{s['accuracy_min']:.2f}–{s['accuracy_max']:.2f}, log p(y|x) "
-                       f"{s['log_lik_mean']:.3f} (`{path.parent.name}`)"
+                       f"{s['log_lik_mean']:.3f} (`{path.parent.name}`, "
+                       + ("current settings" if _same_settings(
+                           d.get("config", {}).get(s["model"]), current.get(s["model"]),
+                           s["noise"]) else "earlier settings") + ")"
                        for s in d["summary"] if s["labels"] == "fixed"]
     if checks:
         lines += ["", "Seed checks, not in the table: the protocol's data and test sets, "

@@ -1093,6 +1093,31 @@ def test_sdgm_consensus_stage_pairs_against_the_entropy_rule():
         "took it over.")
 
 
+def test_moons_seed_checks_say_whether_they_used_the_current_settings(tmp_path):
+    """A seed check (``--model-seed-offset``) made on a config that has changed since says
+    so, as the headline rows do."""
+    import copy
+
+    from benchmarks import report
+    from benchmarks._common import read_configs
+
+    current = read_configs("moons")["SDGM"]
+    older = copy.deepcopy(current)
+    older["by_noise"]["0.2"]["n_init"] = 7
+    files = []
+    for name, cfg in (("now", current), ("before", older)):
+        summary = {"labels": "fixed", "noise": 0.2, "model": "SDGM", "accuracy_mean": 96.0,
+                   "accuracy_std": 0.3, "accuracy_min": 95.5, "accuracy_max": 96.5,
+                   "log_lik_mean": -0.3}
+        d = {"args": {"model_seed_offset": 10, "seeds": 5}, "summary": [summary],
+             "config": {"SDGM": cfg}, "machine": {"date": "2026-12-06 16:00 UTC"}}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "moons.json").write_text(json.dumps(d))
+        files.append(tmp_path / name / "moons.json")
+    text = report._moons_headline(files)
+    assert "(`now`, current settings)" in text and "(`before`, earlier settings)" in text
+
+
 def test_chosen_words_follow_the_search_summary():
     from benchmarks import report
 
