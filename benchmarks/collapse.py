@@ -65,17 +65,17 @@ def fit_one(model: str, noise: float, seed: int, offset: int, settings: dict,
     scores = EpochScores(X_test, y_test, X_train=X, y_train=y, every=every)
     clf = cls(random_state=random_state, callbacks=[scores], **params).fit(X, y)
     h = clf.history_
+    proba = clf.predict_proba(X[y == -1])   # on the unlabeled rows, as n_init ranks fits
     row = {**evaluate(clf, X_test, y_test), "random_state": seed + offset,
            "candidate": candidate, "seed_": clf.seed_,
-           "unlabeled_entropy": unlabeled_entropy(clf, X[y == -1]),
+           "unlabeled_entropy": unlabeled_entropy(proba),
            "curve_epochs": [e for e, _ in h[:, ("epoch", "test_acc")]],
            "test_acc_curve": h[:, "test_acc"],
            "unlabeled_bound_curve": h[:, "train_unlabeled_bound"],
            "labeled_bound_curve": h[:, "train_labeled_bound"],
            "objective_curve": h[:, "train_objective"]}
     if candidate is not None:   # what the consensus rule compares: the classes it predicts
-        labels = np.argmax(clf.predict_proba(X[y == -1]), axis=1)
-        row["unlabeled_classes"] = pack_classes(labels)
+        row["unlabeled_classes"] = pack_classes(np.argmax(proba, axis=1))
     return row
 
 
@@ -92,13 +92,14 @@ def unpack_classes(packed: str) -> np.ndarray:
     return np.unpackbits(np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8))[:int(n)]
 
 
-def unlabeled_entropy(clf, X_unlabeled: np.ndarray) -> float:
-    """Mean entropy (nats) of the predictive class distribution on the unlabeled training rows.
+def unlabeled_entropy(proba: np.ndarray) -> float:
+    """Mean entropy (nats) of the predictive class distributions ``proba`` of the unlabeled
+    training rows.
 
     Uses training inputs only, no labels: a boundary through a dense region leaves many rows
     uncertain (the cluster assumption behind entropy minimisation, Grandvalet & Bengio 2005).
     """
-    return float(np.mean(predictive_entropy(clf.predict_proba(X_unlabeled)[None])))
+    return float(np.mean(predictive_entropy(proba[None])))
 
 
 def summarise(rows: list[dict], threshold: float) -> dict:

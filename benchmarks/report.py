@@ -2043,14 +2043,19 @@ def _sdgm_width_stage(d: dict) -> str:
 _SDGM_WIDE_RESTARTS = {"hidden_sizes": [256, 256], "n_init": 3, "init_selection": "entropy"}
 
 
+def _sdgm_stage_seeds(d: dict, change: dict) -> list[int]:
+    """The seeds on which the moons search fitted SDGM at noise 0.2 with ``change``."""
+    return sorted({r["seed"] for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2
+                   and change.items() <= r["point"].items()})
+
+
 def _sdgm_restart_stage(d: dict) -> str:
     """The stage of the moons search (2026-12-06, the second session of that day) that gave
     SDGM the 256-256 hidden layers and three restarts picked by the lowest mean predictive
     entropy, against the chosen setting and against 256-256 with one fit.  Its seeds were
     split over sessions (the fits are long): until all ten are in, the text says so and
     leaves the search's rule to the last of them."""
-    seeds = sorted({r["seed"] for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2
-                    and _SDGM_WIDE_RESTARTS.items() <= r["point"].items()})
+    seeds = _sdgm_stage_seeds(d, _SDGM_WIDE_RESTARTS)
     done = len(seeds) >= 10
     parts = (" (fitted in parts, what each session had time for: `--seeds 4`, then "
              "`--seeds 6` without `--update-configs`, then `--seeds 10` with it)" if done else
@@ -2089,8 +2094,7 @@ def _sdgm_consensus_stage(d: dict) -> str:
     of SDGM's three 256-256 restarts, the consensus medoid instead of the least uncertain
     fit, against the chosen setting of the stage before (the entropy rule).  Until all ten
     seeds are in, the text names them and leaves the search's rule to the last of them."""
-    seeds = sorted({r["seed"] for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2
-                    and _SDGM_WIDE_CONSENSUS.items() <= r["point"].items()})
+    seeds = _sdgm_stage_seeds(d, _SDGM_WIDE_CONSENSUS)
     partial = len(seeds) < 10
     return _sdgm_layer_stage(
         d, _SDGM_WIDE_CONSENSUS,
