@@ -1118,6 +1118,43 @@ def test_moons_seed_checks_say_whether_they_used_the_current_settings(tmp_path):
     assert "(`now`, current settings)" in text and "(`before`, earlier settings)" in text
 
 
+def test_moons_tables_flag_rows_whose_setting_a_test_look_prompted(tmp_path):
+    """A headline row (fixed or random labels) whose run used a setting that a search stage
+    tried after a look at the test sets carries a note under its table; a run on another
+    setting of the same model does not."""
+    import copy
+
+    from benchmarks import report
+    from benchmarks._common import read_configs
+
+    current = read_configs("moons")["SDGM"]
+    older = copy.deepcopy(current)
+    older["by_noise"]["0.2"]["init_selection"] = "entropy"
+
+    def files_for(cfg):
+        out = []
+        for labels in ("fixed", "random"):
+            summary = {"labels": labels, "noise": 0.2, "model": "SDGM", "accuracy_mean": 96.0,
+                       "accuracy_std": 0.3, "accuracy_min": 95.5, "accuracy_max": 96.5,
+                       "log_lik_mean": -0.3, "runs": 5, "thesis_accuracy": 95.1,
+                       "thesis_log_lik": -0.371}
+            d = {"args": {"seeds": 5}, "summary": [summary], "config": {"SDGM": cfg},
+                 "machine": {"date": "2026-12-06 16:00 UTC"}}
+            folder = tmp_path / f"{labels}_{cfg['by_noise']['0.2']['init_selection']}"
+            folder.mkdir()
+            (folder / "moons.json").write_text(json.dumps(d))
+            out.append(folder / "moons.json")
+        return out
+
+    flagged = files_for(current)
+    note = "Not a clean held-out estimate: SDGM at noise 0.2 (`{}`) used a setting"
+    assert note.format("fixed_consensus") in report._moons_headline(flagged)
+    assert note.format("random_consensus") in report._moons_random_headline(flagged)
+    plain = files_for(older)
+    assert "held-out" not in report._moons_headline(plain)
+    assert "held-out" not in report._moons_random_headline(plain)
+
+
 def test_chosen_words_follow_the_search_summary():
     from benchmarks import report
 
