@@ -2502,7 +2502,9 @@ def restart_average(files: list[Path] | None = None) -> str:
              "`random_state` = seed + 1000 r) of the config on the moons search's data seeds, "
              "scored on its validation draws against the Bayes classifier as in the section "
              "above: each fit (accuracy % / expected KL / mean predictive entropy on the "
-             "unlabeled training rows), the fit the entropy rule of `n_init` keeps, the "
+             "unlabeled training rows), the fit the entropy rule of `n_init` keeps (and, in "
+             "runs that record it, the fit the consensus rule keeps: the one whose predicted "
+             "classes on the unlabeled rows agree most with the other fits'), the "
              "average of all the fits' probabilities, and the average of the fits that did not "
              "collapse (validation accuracy of at least 90%: an oracle that uses labels no "
              "estimator has, to show what averaging alone does), these three as accuracy % / "
@@ -2514,11 +2516,14 @@ def restart_average(files: list[Path] | None = None) -> str:
                f"--seeds {' '.join(map(str, a['seeds']))} --restarts {a['restarts']}"
                + _diagnostic_flags(a, path))
         rows = d["rows"]
+        consensus = all("consensus_pick" in r for r in rows)
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
-                  f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n",
+                  f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n"
+                  + _RESTART_PILOTS.get(path.parent.name, ""),
                   "| seed | fits: accuracy / expected KL / unlabeled entropy | entropy pick "
-                  "| average of all | average of the uncollapsed (oracle) |",
-                  "|---|---|---|---|---|"]
+                  + ("| consensus pick " if consensus else "")
+                  + "| average of all | average of the uncollapsed (oracle) |",
+                  "|---|---|---|---|" + ("---|" if consensus else "") + "---|"]
 
         def cell(sc: dict | None) -> str:
             return ("–" if sc is None else f"{100 * sc['accuracy']:.2f} / "
@@ -2528,7 +2533,8 @@ def restart_average(files: list[Path] | None = None) -> str:
             fits = "; ".join(f"{100 * f['accuracy']:.2f} / {f['expected_kl']:.4f} / "
                              f"{f['unlabeled_entropy']:.3f}" for f in r["fits"])
             lines.append(f"| {r['seed']} | {fits} | {cell(r['fits'][r['entropy_pick']])} | "
-                         f"{cell(r['average'])} | {cell(r['average_uncollapsed'])} |")
+                         + (f"{cell(r['fits'][r['consensus_pick']])} | " if consensus else "")
+                         + f"{cell(r['average'])} | {cell(r['average_uncollapsed'])} |")
         single = [f["expected_kl"] for r in rows for f in r["fits"]
                   if f["accuracy"] >= d["collapsed_below"]]
         n_fits = sum(len(r["fits"]) for r in rows)
@@ -2556,8 +2562,47 @@ def restart_average(files: list[Path] | None = None) -> str:
                 f"{np.mean([r['average_uncollapsed']['log_likelihood'] for r in both]):.4f}; "
                 "the Bayes classifier "
                 f"{np.mean([p['bayes_log_likelihood'] for p in picked]):.4f}).")
+        if consensus:
+            text.append(_consensus_against_entropy(rows, path.parent.name))
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
+
+
+#: restart_average runs that were pilots with a rule fixed before they ran: run name -> the
+#: sentence that says so (the verdict follows from ``_consensus_against_entropy``)
+_RESTART_PILOTS = {
+    "restart_average_m2": (
+        "A pilot (2026-12-06, the Intel Xeon): M2's config keeps the least uncertain of five "
+        "restarts, and its predictions were mostly over-confident (the section above), so "
+        "would the consensus rule keep less over-confident fits?  Rule fixed before it ran: "
+        "if the consensus picks' mean validation log p(y|x) is at least 0.005 nats above the "
+        "entropy picks' and their accuracy at most 0.3 points lower, a ten-seed stage of the "
+        "moons search tries `init_selection` \"consensus\" for M2.\n"),
+}
+#: the pilots' thresholds: log p(y|x) gain in nats, accuracy loss in points
+_PILOT_GAIN, _PILOT_ACCURACY_LOSS = 0.005, 0.3
+
+
+def _consensus_against_entropy(rows: list[dict], run: str) -> str:
+    """The consensus rule's picks against the entropy rule's over a restart_average run's
+    seeds, and, for a pilot of ``_RESTART_PILOTS``, whether its rule was met."""
+    entropy = [r["fits"][r["entropy_pick"]] for r in rows]
+    consensus = [r["fits"][r["consensus_pick"]] for r in rows]
+    differ = sum(r["entropy_pick"] != r["consensus_pick"] for r in rows)
+    gain = float(np.mean([c["log_likelihood"] - e["log_likelihood"]
+                          for c, e in zip(consensus, entropy)]))
+    loss = 100 * float(np.mean([e["accuracy"] - c["accuracy"]
+                                for c, e in zip(consensus, entropy)]))
+    text = (f"The consensus rule kept another fit than the entropy rule on {differ} of "
+            f"{len(rows)} seeds; its picks' mean expected KL "
+            f"{np.mean([c['expected_kl'] for c in consensus]):.4f} against "
+            f"{np.mean([e['expected_kl'] for e in entropy]):.4f}, log p(y|x) {gain:+.4f} "
+            f"nats and accuracy {-loss:+.2f} points against the entropy rule's picks.")
+    if run in _RESTART_PILOTS:
+        met = gain >= _PILOT_GAIN and loss <= _PILOT_ACCURACY_LOSS
+        text += (" The pilot's rule is met, so the stage follows." if met else
+                 " The pilot's rule is not met, so no stage follows.")
+    return text
 
 
 #: groups of the truth's |log-odds| (lower, upper) by which the report sums the log-odds bins

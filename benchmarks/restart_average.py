@@ -9,7 +9,9 @@ of the model's config and scores on the moons search's validation draw, with the
 classifier's decomposition of :func:`benchmarks.bayes_gap.gap_decomposition`:
 
 * each fit, with its mean predictive entropy on the unlabeled training rows;
-* the fit the entropy rule of ``n_init`` keeps (no labels used);
+* the fit the entropy rule of ``n_init`` keeps (no labels used), and the fit the consensus
+  rule (``init_selection="consensus"``) keeps: the one whose predicted classes on the
+  unlabeled rows agree most with the other fits';
 * the average of all the fits' probabilities;
 * the average of the fits that did not collapse (validation accuracy >= ``COLLAPSED``): an
   oracle, using validation labels no estimator has, that measures what averaging alone does.
@@ -30,6 +32,7 @@ import numpy as np
 from benchmarks._common import load_config, machine_info, run_and_record, write_results
 from benchmarks.bayes_gap import gap_decomposition, validation_setup
 from skdgm.acquisition import predictive_entropy
+from skdgm.base import _agreement, _consensus_choice
 
 #: validation accuracy below which a fit counts as collapsed (the collapse benchmark's 90%)
 COLLAPSED = 0.9
@@ -49,17 +52,22 @@ def fit_seed(model: str, noise: float, seed: int, restarts: int, n_samples: int,
     cls, params, X, y, X_val, y_val, log_post = validation_setup(
         model, noise, seed, {"n_init": 1}, n_samples, epochs_scale)
     unlabeled = X[y == -1]
-    fits, probas = [], []
+    fits, probas, classes = [], [], []
     for r in range(restarts):
         clf = cls(random_state=seed + 1000 * r, **params).fit(X, y)
         proba = clf.predict_proba(X_val)
-        entropy = float(np.mean(predictive_entropy(clf.predict_proba(unlabeled)[None])))
+        unlabeled_proba = clf.predict_proba(unlabeled)
+        entropy = float(np.mean(predictive_entropy(unlabeled_proba[None])))
         fits.append({"random_state": seed + 1000 * r, "unlabeled_entropy": entropy,
                      **_scores(proba, log_post, y_val)})
         probas.append(proba)
+        classes.append(unlabeled_proba.argmax(axis=1))
     kept = [p for p, f in zip(probas, fits) if f["accuracy"] >= COLLAPSED]
+    entropies = np.array([f["unlabeled_entropy"] for f in fits])
     return {"model": model, "seed": seed, "fits": fits,
-            "entropy_pick": int(np.argmin([f["unlabeled_entropy"] for f in fits])),
+            "entropy_pick": int(np.argmin(entropies)),
+            "consensus_pick": (_consensus_choice(_agreement(np.stack(classes)), entropies)
+                               if restarts > 1 else 0),
             "average": _scores(np.mean(probas, axis=0), log_post, y_val),
             "average_uncollapsed": (_scores(np.mean(kept, axis=0), log_post, y_val)
                                     if kept else None)}

@@ -1305,6 +1305,8 @@ def test_restart_average_tiny(tmp_path, monkeypatch):
     # the entropy rule's pick is the fit with the lowest unlabeled entropy
     entropies = [f["unlabeled_entropy"] for f in row["fits"]]
     assert row["entropy_pick"] == int(np.argmin(entropies))
+    # with two fits each agrees with the other alike, so consensus breaks the tie by entropy
+    assert row["consensus_pick"] == row["entropy_pick"]
     # the oracle averages the fits at or above the collapse threshold: with every fit kept it
     # is the average of all, with none kept there is none
     tiny = dict(model="SSLAPD", noise=0.2, seed=10, restarts=2, n_samples=150,
@@ -1320,6 +1322,34 @@ def test_restart_average_tiny(tmp_path, monkeypatch):
     text = report.restart_average([tmp_path / "restart_average.json"])
     assert "--restarts 2 --n-samples 150 --epochs-scale 0.03" in text
     assert "Collapsed fits (validation accuracy below 90%)" in text
+    assert "| consensus pick |" in text and "The consensus rule kept another fit than the " \
+        "entropy rule on 0 of 1 seeds" in text
+
+
+def test_consensus_against_entropy_and_the_pilot_rule():
+    """The consensus picks against the entropy picks, seed by seed, and a pilot's verdict
+    by its thresholds (0.005 nats gained, at most 0.3 points lost)."""
+    from benchmarks import report
+
+    def fit(acc, lp, kl):
+        return {"accuracy": acc, "log_likelihood": lp, "expected_kl": kl}
+
+    rows = [{"fits": [fit(0.95, -0.27, 0.20), fit(0.951, -0.26, 0.18)], "entropy_pick": 0,
+             "consensus_pick": 1},
+            {"fits": [fit(0.95, -0.25, 0.15), fit(0.94, -0.30, 0.22)], "entropy_pick": 0,
+             "consensus_pick": 0}]
+    # gain (0.01 + 0) / 2 = 0.005 nats, accuracy +0.05 points: met
+    text = report._consensus_against_entropy(rows, "restart_average_m2")
+    assert text.startswith("The consensus rule kept another fit than the entropy rule on 1 "
+                           "of 2 seeds; its picks' mean expected KL 0.1650 against 0.1750, "
+                           "log p(y|x) +0.0050 nats and accuracy +0.05 points")
+    assert text.endswith("The pilot's rule is met, so the stage follows.")
+    rows[0]["fits"][1]["log_likelihood"] = -0.262              # gain 0.004: not met
+    assert report._consensus_against_entropy(rows, "restart_average_m2").endswith(
+        "The pilot's rule is not met, so no stage follows.")
+    rows[0]["fits"][1].update(log_likelihood=-0.2, accuracy=0.942)   # 0.4 points lost
+    assert "not met" in report._consensus_against_entropy(rows, "restart_average_m2")
+    assert "pilot" not in report._consensus_against_entropy(rows, "restart_average_other")
 
 
 def test_weight_variances_against_direct_computation():
