@@ -220,14 +220,14 @@ def _moons_random_headline(files: list[Path]) -> str:
             f"| {noise} | {model} | {s['runs']} | {s['accuracy_mean']:.2f} "
             f"({s['accuracy_std']:.2f}) | {s['accuracy_min']:.2f}–{s['accuracy_max']:.2f} | "
             f"{s['log_lik_mean']:.3f} | {'yes' if same else 'no'} | `{run}` |")
-    lines += _test_look_notes(newest)
     return "\n".join(lines) + "\n"
 
 
 def _test_look_notes(newest: dict) -> list[str]:
-    """A line under a moons table for each row whose run used a setting that a search stage
-    fixed after a look at the test sets (``_TEST_LOOK_STAGES``): such a row is not a clean
-    held-out estimate."""
+    """A line under the fixed-label table for each row whose run used a setting that a search
+    stage tried after a look at the fixed-label test sets (``_TEST_LOOK_STAGES``): such a row
+    is not a clean held-out estimate.  (The random-label runs draw other data and test sets,
+    never looked at, so their table carries no such line.)"""
     from benchmarks._common import effective_params
 
     notes = [f"{model} at noise {noise} (`{run}`)"
