@@ -1055,14 +1055,6 @@ def mnist() -> str:
                 "beginning beside nothing but short tests and edits, a test run fixed beforehand "
                 "to report and change no config."
                 if _load("mnist_xeon_sslapd20_100_split2/mnist.json") else "")
-             + ("  `mnist_xeon_sslapd20_100_split3` (2026-12-06, the Intel Xeon, the session "
-                "after, two torch threads) is the same command on split 3 (`--first-split 3`), "
-                "a fourth label draw at the config's length; started mid-session once a moons "
-                "run had ended, beside nothing but edits (a first start, by a slip in the "
-                "session's scripts alongside that moons run, was stopped after 20 minutes and "
-                "its output deleted unread), a test run fixed beforehand to report and change "
-                "no config."
-                if _load("mnist_xeon_sslapd20_100_split3/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
