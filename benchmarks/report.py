@@ -2560,6 +2560,8 @@ def restart_average(files: list[Path] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the pilots' thresholds: log p(y|x) gain in nats, accuracy loss in points
+_PILOT_GAIN, _PILOT_ACCURACY_LOSS = 0.005, 0.3
 #: restart_average runs that were pilots with a rule fixed before they ran: run name -> the
 #: sentence that says so (the verdict follows from ``_consensus_against_entropy``)
 _RESTART_PILOTS = {
@@ -2567,12 +2569,11 @@ _RESTART_PILOTS = {
         "A pilot (2026-12-06, the Intel Xeon): M2's config keeps the least uncertain of five "
         "restarts, and its predictions were mostly over-confident (the section above), so "
         "would the consensus rule keep less over-confident fits?  Rule fixed before it ran: "
-        "if the consensus picks' mean validation log p(y|x) is at least 0.005 nats above the "
-        "entropy picks' and their accuracy at most 0.3 points lower, a ten-seed stage of the "
-        "moons search tries `init_selection` \"consensus\" for M2.\n"),
+        f"if the consensus picks' mean validation log p(y|x) is at least {_PILOT_GAIN} nats "
+        f"above the entropy picks' and their accuracy at most {_PILOT_ACCURACY_LOSS} points "
+        "lower, a ten-seed stage of the moons search tries `init_selection` \"consensus\" "
+        "for M2.\n"),
 }
-#: the pilots' thresholds: log p(y|x) gain in nats, accuracy loss in points
-_PILOT_GAIN, _PILOT_ACCURACY_LOSS = 0.005, 0.3
 
 
 def _consensus_against_entropy(rows: list[dict], run: str) -> str:
