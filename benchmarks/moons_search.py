@@ -8,8 +8,12 @@ validation log p(y|x); a setting whose fit diverged on any seed ranks last, and 
 scored on fewer seeds than the latest stage's ranks after them) is the choice;
 with ``--rank-by log_lik`` the searched models and noise levels rank by mean validation
 log p(y|x) instead (ties: accuracy), for a model whose accuracy already sits at the Bayes
-classifier's so that only its log-likelihood target is left; the rule is kept in the results
-file per model and noise level;
+classifier's so that only its log-likelihood target is left; with ``--rank-by
+log_lik_near_best`` the settings whose mean validation accuracy lies within
+``ACCURACY_TOLERANCE`` of the best one's rank by log p(y|x) and the rest follow by accuracy,
+for a stage whose settings differ only in how they predict (e.g. ``n_gibbs``, the number of
+samples a prediction averages), which moves accuracy by noise and log p(y|x) by more; the rule
+is kept in the results file per model and noise level;
 ``--update-configs`` writes it into the model's config
 file ``benchmarks/configs/moons/<model>.json`` under ``by_noise``, which ``benchmarks.moons``
 then uses for that noise level.  Parameters not in the grid keep the config's values.
@@ -59,6 +63,13 @@ GRID = {
     "DNN": {"lr": [1e-2, 1e-3], "max_epochs": [200, 1000], "weight_decay": [0.0, 1e-3]},
 }
 
+#: how far (a fraction, 0.001 = 0.1 points) below the best mean validation accuracy a setting
+#: may lie and still rank by log p(y|x) under the ``log_lik_near_best`` rule
+ACCURACY_TOLERANCE = 0.001
+
+#: the ranking rules of ``--rank-by``
+RANK_RULES = ("accuracy", "log_lik", "log_lik_near_best")
+
 #: rough seconds per epoch of one fit on one thread, to start the longest fits first
 EPOCH_COST = {"SSLPE": 1.2, "SSLAPD": 1.4, "M2": 1.6, "SDGM": 1.4, "DNN": 0.01}
 
@@ -107,8 +118,10 @@ def rank_key(model: str, noise: float) -> str:
 def summarise(rows: list[dict], rank_by: dict[str, str] | None = None) -> list[dict]:
     """Settings per model and noise level, best first: those scored on the most seeds first
     (the latest stage's), then by mean validation accuracy (ties: log p(y|x)), or by log p(y|x)
-    (ties: accuracy) where ``rank_by[rank_key(model, noise)]`` is ``"log_lik"``; a setting
-    that diverged on any seed ranks last."""
+    (ties: accuracy) where ``rank_by[rank_key(model, noise)]`` is ``"log_lik"``, or, where it
+    is ``"log_lik_near_best"``, the settings within ``ACCURACY_TOLERANCE`` of the best mean
+    accuracy (among those scored on the most seeds) by log p(y|x) and the rest after them by
+    accuracy; a setting that diverged on any seed ranks last."""
     rank_by = rank_by or {}
     out = []
     for model, noise in sorted({(r["model"], r["noise"]) for r in rows}):
@@ -134,6 +147,13 @@ def summarise(rows: list[dict], rank_by: dict[str, str] | None = None) -> list[d
         # earlier, shorter stage: they rank after the settings of the latest stage (a mean over
         # two seeds is not comparable to one over ten when one seed in ten collapses)
         ranked.sort(key=lambda r: (r["diverged"] > 0, -r["runs"], *(-r[k] for k in scores)))
+        if rule == "log_lik_near_best" and not ranked[0]["diverged"]:
+            top = ranked[0]
+            near = [r for r in ranked if not r["diverged"] and r["runs"] == top["runs"]
+                    and r["val_accuracy_mean"]
+                    >= top["val_accuracy_mean"] - ACCURACY_TOLERANCE - 1e-12]
+            near.sort(key=lambda r: (-r["val_log_lik_mean"], -r["val_accuracy_mean"]))
+            ranked = near + [r for r in ranked if r not in near]
         out.append({"model": model, "noise": noise, "rank_by": rule,
                     "best": ranked[0]["point"], "ranking": ranked})
     return out
@@ -169,7 +189,7 @@ def main(argv=None) -> None:
     parser.add_argument("--grid", type=json.loads, default={},
                         help="JSON {model: {parameter: [values]}} replacing GRID for those models "
                              "(a second-stage sub-grid)")
-    parser.add_argument("--rank-by", choices=["accuracy", "log_lik"], default=None,
+    parser.add_argument("--rank-by", choices=RANK_RULES, default=None,
                         help="ranking rule for the searched models at the searched noise "
                              "levels, kept in the results file (default: the file's rule, "
                              "else accuracy)")

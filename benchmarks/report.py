@@ -2058,7 +2058,7 @@ def _sdgm_width_stage(d: dict) -> str:
         d, {"hidden_sizes": [64, 64]},
         "Then (2026-12-06, the same session) the other way: hidden layers 64-64, since the "
         "wider ones had turned the collapses milder without lifting the mean"
-    ) + _sdgm_restart_stage(d) + _sdgm_consensus_stage(d)
+    ) + _sdgm_restart_stage(d) + _sdgm_consensus_stage(d) + _sdgm_n_gibbs_stage(d)
 
 
 _SDGM_WIDE_RESTARTS = {"hidden_sizes": [256, 256], "n_init": 3, "init_selection": "entropy"}
@@ -2120,6 +2120,12 @@ def _sdgm_consensus_stage(d: dict) -> str:
     seeds are in, the text names them and leaves the search's rule to the last of them."""
     seeds = _sdgm_stage_seeds(d, _SDGM_WIDE_CONSENSUS)
     partial = len(seeds) < 10
+    verdict = ("the rule waits for the other seeds, so the config is unchanged" if partial
+               else None)
+    if not partial and _SDGM_N_GIBBS.items() <= _chosen_point(d["summary"], "SDGM",
+                                                               0.2).items():
+        verdict = ("by the search's rule it took the config, until the next stage's setting "
+                   "(below), which carries it, took it over")
     return _sdgm_layer_stage(
         d, _SDGM_WIDE_CONSENSUS,
         "Then (2026-12-06, the Intel Xeon, the session after) the same 256-256 layers and "
@@ -2133,12 +2139,91 @@ def _sdgm_consensus_stage(d: dict) -> str:
         + (f" (so far seeds {', '.join(map(str, seeds))}, what the session had time for)"
            if partial else ""),
         _SDGM_WIDE_RESTARTS, "the chosen setting then (256-256, three restarts, the entropy "
-        "rule)", "the rule waits for the other seeds, so the config is unchanged"
-        if partial else None)
+        "rule)", verdict)
+
+
+_SDGM_N_GIBBS = {**_SDGM_WIDE_CONSENSUS, "n_gibbs": 1000}
+
+
+def _without_default_n_gibbs(d: dict) -> dict:
+    """The moons search's results with ``n_gibbs`` 10 (the estimator's default) dropped from
+    the points: the `n_gibbs` stage's ``--resume`` wrote it into the points of the earlier
+    fits it reused, which the earlier stages recorded without it."""
+    def drop(point: dict) -> dict:
+        return {k: v for k, v in point.items() if (k, v) != ("n_gibbs", 10)}
+
+    rows = [{**r, "point": drop(r["point"])} for r in d["rows"]]
+    summary = [{**s_, "best": drop(s_["best"]),
+                "ranking": [{**r, "point": drop(r["point"])} for r in s_["ranking"]]}
+               for s_ in d["summary"]]
+    return {**d, "rows": rows, "summary": summary}
+
+
+def _sdgm_n_gibbs_stage(d: dict) -> str:
+    """The stage of the moons search (2026-12-06, the fourth session of that day) that gave
+    SDGM's chosen setting a prediction of 1000 samples of a instead of 10, ranked by log
+    p(y|x) among the settings near the best accuracy (``log_lik_near_best``), after the
+    ``bayes_gap`` diagnostic on validation seeds that led to it.  Until all ten seeds are in,
+    the text names them and leaves the rule to the last of them."""
+    from benchmarks.moons_search import ACCURACY_TOLERANCE
+
+    seeds = _sdgm_stage_seeds(d, _SDGM_N_GIBBS)
+    if not seeds:
+        return ""
+    ranking = next(s_["ranking"] for s_ in d["summary"]
+                   if s_["model"] == "SDGM" and s_["noise"] == 0.2)
+    entry = {json.dumps(r["point"], sort_keys=True): r for r in ranking}
+    mine = entry.get(json.dumps(
+        next(r["point"] for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2
+             and _SDGM_N_GIBBS.items() <= r["point"].items()), sort_keys=True))
+    base = next((r for r in ranking if r["point"] == {
+        k: v for k, v in mine["point"].items() if k != "n_gibbs"}), None)
+    diag = _load("bayes_gap_sdgm_n_gibbs/bayes_gap.json")
+    said = ""
+    if diag is not None:
+        by = diag["summary"][0]
+        said = (" (`benchmarks/bayes_gap.py --n-gibbs 100 1000` on validation seeds "
+                + ", ".join(str(x) for x in diag["args"]["seeds"])
+                + f", `bayes_gap_sdgm_n_gibbs`: the same fits' validation log p(y\\|x) "
+                f"{by['log_likelihood']:.3f} with 10 samples, "
+                f"{by['by_n_gibbs']['100']['log_likelihood']:.3f} with 100, "
+                f"{by['by_n_gibbs']['1000']['log_likelihood']:.3f} with 1000, accuracy "
+                "unchanged)")
+    # what ranking by log p(y|x) alone would have chosen among the ten-seed settings
+    full = [r for r in ranking if r["runs"] == ranking[0]["runs"] and not r["diverged"]]
+    by_ll = max(full, key=lambda r: r["val_log_lik_mean"])
+    alone = ""
+    if by_ll["point"] != mine["point"] and base is not None:
+        alone = (f"; ranking by log p(y\\|x) alone would have chosen an earlier setting of "
+                 f"lower accuracy, `{by_ll['point']}` ({100 * by_ll['val_accuracy_mean']:.2f}%"
+                 f", log p(y\\|x) {by_ll['val_log_lik_mean']:.3f})")
+    partial = len(seeds) < 10
+    record = ("it scored " + _seed_record(d["rows"], "SDGM", 0.2, {"n_gibbs": 1000}, {},
+                                          "the chosen setting (10 samples)"))
+    if base is not None and not partial:
+        record += (f", mean validation accuracy {100 * mine['val_accuracy_mean']:.2f}% against "
+                   f"{100 * base['val_accuracy_mean']:.2f}% and log p(y\\|x) "
+                   f"{mine['val_log_lik_mean']:.3f} against {base['val_log_lik_mean']:.3f}")
+    verdict = ("the rule waits for the other seeds, so the config is unchanged" if partial
+               else _chosen_words(d["summary"], "SDGM", 0.2, {"n_gibbs": 1000}))
+    return ("  Then (2026-12-06, the Intel Xeon, the session after) the chosen setting "
+            "predicting with 1000 samples of a instead of 10 (`n_gibbs`: the draws a ~ q(a|x) "
+            "over which SDGM averages q(y|a,x), in its predictions and in the consensus among "
+            "its restarts; the training is the same), since a diagnostic had found its "
+            "predictions over-confident against the true posterior and the 10-sample average "
+            "a large part of it" + said + ".  The number of samples moves accuracy only by "
+            "noise, so the stage ranked SDGM at noise 0.2 by a rule fixed before it ran "
+            f"(`--rank-by log_lik_near_best`): the settings within {100 * ACCURACY_TOLERANCE:g}"
+            " points of the best mean validation accuracy rank by mean log p(y\\|x), the rest "
+            "after them by accuracy" + alone + ".  Seeds 10-19"
+            + (f" (so far seeds {', '.join(map(str, seeds))}, what the session had time for)"
+               if partial else "") + ": " + record + "; " + verdict + ".")
 
 
 def moons_search() -> str:
     d = _load("moons_search/moons_search.json")
+    if d is not None:
+        d = _without_default_n_gibbs(d)
     head = "### Moons hyper-parameter search (validation split)\n\n"
     cmd = ("python -m benchmarks.moons_search --models SSLPE SSLAPD --noise 0.2 --seeds 2`, "
            "then `python -m benchmarks.moons_search --models SSLAPD --noise 0.1 --seeds 2 "
@@ -2249,8 +2334,10 @@ def moons_search() -> str:
              "|---|---|---|---|---|---|---|"]
     for s_ in d["summary"]:
         for i, r in enumerate(s_["ranking"]):
-            best = ("" if i else " **(chosen)**" if s_.get("rank_by", "accuracy") == "accuracy"
-                    else " **(chosen by log p(y\\|x))**")
+            best = ("" if i else {
+                "accuracy": " **(chosen)**", "log_lik": " **(chosen by log p(y\\|x))**",
+                "log_lik_near_best": " **(chosen by log p(y\\|x) near the best accuracy)**",
+            }[s_.get("rank_by", "accuracy")])
             runs = f"{r['runs']}" + (f" ({r['diverged']} diverged)" if r.get("diverged") else "")
             lines.append(f"| {s_['model']} | {s_['noise']} | {r['point']}{best} | {runs} | "
                          f"{100 * r['val_accuracy_mean']:.2f} "

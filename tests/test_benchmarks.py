@@ -421,6 +421,35 @@ def test_moons_search_rank_by_log_lik_only_where_asked():
     assert [r["runs"] for r in staged["SSLAPD"]["ranking"]] == [2, 2, 1, 1]
 
 
+def test_moons_search_log_lik_near_best_accuracy():
+    """Settings within the tolerance of the best mean accuracy rank by log p(y|x); settings
+    below it, however good their log p(y|x), follow by accuracy, and settings of an earlier,
+    shorter stage after both."""
+    from benchmarks import moons_search
+
+    tol = moons_search.ACCURACY_TOLERANCE
+
+    def rows_of(n_gibbs, acc, ll, seeds=(10, 11)):
+        return [{"model": "SDGM", "noise": 0.2, "point": {"n_gibbs": n_gibbs}, "seed": s,
+                 "accuracy": acc, "log_likelihood": ll} for s in seeds]
+
+    rows = (rows_of(10, 0.960, -0.35) + rows_of(1000, 0.960 - tol / 2, -0.22)
+            + rows_of(1, 0.960 - 3 * tol, -0.20) + rows_of(100, 0.958, -0.25)
+            + rows_of(5, 0.99, -0.01, seeds=(10,)))
+    rule = {moons_search.rank_key("SDGM", 0.2): "log_lik_near_best"}
+    summary = moons_search.summarise(rows, rule)[0]
+    assert summary["rank_by"] == "log_lik_near_best"
+    # 1000 (0.05 points below the best, higher log p) first; 1 and 100 lie outside the
+    # tolerance and follow by accuracy; the one-seed setting last
+    assert [r["point"]["n_gibbs"] for r in summary["ranking"]] == [1000, 10, 100, 1, 5]
+    assert summary["best"] == {"n_gibbs": 1000}
+    # by accuracy alone the best accuracy keeps it
+    assert moons_search.summarise(rows)[0]["best"] == {"n_gibbs": 10}
+    # a setting just past the tolerance does not take it, whatever its log p
+    past = rows_of(10, 0.960, -0.35) + rows_of(1000, 0.960 - 1.01 * tol, -0.01)
+    assert moons_search.summarise(past, rule)[0]["best"] == {"n_gibbs": 10}
+
+
 def test_moons_search_tiny_updates_configs(tmp_path, monkeypatch):
     import shutil
 
@@ -1091,6 +1120,70 @@ def test_sdgm_consensus_stage_pairs_against_the_entropy_rule():
     assert report._sdgm_restart_stage(d).endswith(
         "by the search's rule it took the config, until the next stage's setting (below) "
         "took it over.")
+
+
+def test_sdgm_n_gibbs_stage_ranks_near_the_best_accuracy_by_log_lik():
+    """The prediction-budget stage pairs each seed with the chosen setting's own fit (whose
+    points ``--resume`` gave the default ``n_gibbs`` 10, dropped again for the report), names
+    the setting that ranking by log p alone would have chosen, waits for ten seeds, and the
+    consensus stage before it says when it handed the config on."""
+    from benchmarks import report
+
+    consensus = {"batch_norm": False, "hidden_sizes": [256, 256], "n_init": 3,
+                 "init_selection": "consensus"}
+    entropy = {**consensus, "init_selection": "entropy"}
+    narrow = {"batch_norm": False, "n_init": 1}
+    budget = {**consensus, "n_gibbs": 1000}
+
+    def row(point, seed, acc, ll):
+        return {"model": "SDGM", "noise": 0.2, "point": point, "seed": seed,
+                "accuracy": acc, "log_likelihood": ll}
+
+    def entry(point, acc, ll, runs=10):
+        return {"point": point, "runs": runs, "diverged": 0, "val_accuracy_mean": acc,
+                "val_log_lik_mean": ll}
+
+    rows = [row(entropy, s, 0.955, -0.40) for s in range(10, 20)]
+    rows += [row(narrow, s, 0.954, -0.20) for s in range(10, 20)]
+    rows += [row({**consensus, "n_gibbs": 10}, s, 0.96, -0.35) for s in range(10, 20)]
+    ranking = [entry({**consensus, "n_gibbs": 10}, 0.96, -0.35), entry(entropy, 0.955, -0.40),
+               entry(narrow, 0.954, -0.20)]
+    raw = {"rows": rows, "summary": [{"model": "SDGM", "noise": 0.2,
+                                      "best": ranking[0]["point"], "ranking": ranking}]}
+    d = report._without_default_n_gibbs(raw)
+    assert all("n_gibbs" not in r["point"] for r in d["rows"])
+    assert d["summary"][0]["best"] == consensus and "n_gibbs" in raw["rows"][-1]["point"]
+    assert report._sdgm_n_gibbs_stage(d) == ""
+    consensus_done = report._sdgm_consensus_stage(d)
+    d["rows"] += [row(budget, 10, 0.961, -0.22), row(budget, 11, 0.959, -0.25)]
+    d["summary"][0]["ranking"].append(entry(budget, 0.96, -0.235, runs=2))
+    text = report._sdgm_n_gibbs_stage(d)
+    assert "(so far seeds 10, 11, what the session had time for): it scored higher " \
+        "validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on 2 of 2 than the " \
+        "chosen setting (10 samples); the rule waits for the other seeds, so the config " \
+        "is unchanged." in text
+    assert "within 0.1 points of the best mean validation accuracy" in text
+    assert "`--rank-by log_lik_near_best`" in text and text in report._sdgm_width_stage(d)
+    # the consensus stage's own pairs are unchanged by the budget's fits
+    assert report._sdgm_consensus_stage(d) == consensus_done
+    d["rows"] += [row(budget, s, 0.96, -0.22) for s in range(12, 20)]
+    d["summary"][0]["ranking"] = [entry(budget, 0.9598, -0.22), *ranking]
+    d["summary"][0]["ranking"][1]["point"] = consensus
+    text = report._sdgm_n_gibbs_stage(d)
+    assert "so far" not in text
+    assert "ranking by log p(y\\|x) alone would have chosen an earlier setting of lower " \
+        "accuracy, `{'batch_norm': False, 'n_init': 1}` (95.40%, log p(y\\|x) -0.200)" in text
+    assert text.endswith("mean validation accuracy 95.98% against 96.00% and log p(y\\|x) "
+                         "-0.220 against -0.350; by the search's rule that is the chosen "
+                         "setting now.")
+    assert report._sdgm_consensus_stage(d).endswith(
+        "by the search's rule it took the config, until the next stage's setting (below), "
+        "which carries it, took it over.")
+    d["summary"][0]["ranking"] = ranking[:1] + [entry(budget, 0.9598, -0.22)]
+    d["summary"][0]["ranking"][0]["point"] = consensus
+    assert report._sdgm_n_gibbs_stage(d).endswith(
+        "by the search's rule the chosen setting stayed the one without it, so the config "
+        "is unchanged.")
 
 
 def test_moons_seed_checks_say_whether_they_used_the_current_settings(tmp_path):
