@@ -37,8 +37,7 @@ from benchmarks._common import (
     run_and_record,
     write_results,
 )
-from skdgm.acquisition import predictive_entropy
-from skdgm.base import _agreement, _consensus_choice, restart_seeds
+from skdgm.base import _agreement, _consensus_choice, _mean_entropy, restart_seeds
 from skdgm.datasets import make_ssl_moons
 
 #: epochs whose test accuracy the summary lists (those beyond a fit's length are left out)
@@ -68,7 +67,7 @@ def fit_one(model: str, noise: float, seed: int, offset: int, settings: dict,
     proba = clf.predict_proba(X[y == -1])   # on the unlabeled rows, as n_init ranks fits
     row = {**evaluate(clf, X_test, y_test), "random_state": seed + offset,
            "candidate": candidate, "seed_": clf.seed_,
-           "unlabeled_entropy": unlabeled_entropy(proba),
+           "unlabeled_entropy": _mean_entropy(proba),
            "curve_epochs": [e for e, _ in h[:, ("epoch", "test_acc")]],
            "test_acc_curve": h[:, "test_acc"],
            "unlabeled_bound_curve": h[:, "train_unlabeled_bound"],
@@ -90,16 +89,6 @@ def unpack_classes(packed: str) -> np.ndarray:
     """The inverse of :func:`pack_classes`."""
     hexed, n = packed.split(":")
     return np.unpackbits(np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8))[:int(n)]
-
-
-def unlabeled_entropy(proba: np.ndarray) -> float:
-    """Mean entropy (nats) of the predictive class distributions ``proba`` of the unlabeled
-    training rows.
-
-    Uses training inputs only, no labels: a boundary through a dense region leaves many rows
-    uncertain (the cluster assumption behind entropy minimisation, Grandvalet & Bengio 2005).
-    """
-    return float(np.mean(predictive_entropy(proba[None])))
 
 
 def summarise(rows: list[dict], threshold: float) -> dict:

@@ -64,6 +64,15 @@ def _agreement(labels: np.ndarray) -> np.ndarray:
     return np.mean(labels[:, None, :] == labels[None, :, :], axis=2)
 
 
+def _mean_entropy(proba: np.ndarray) -> float:
+    """Mean predictive entropy (nats) of class probabilities ``proba`` (n_rows, n_classes):
+    the score by which ``n_init`` ranks its fits on the unlabeled rows (``"entropy"``, and the
+    ties of ``"consensus"``).  It uses inputs only, no labels: a boundary through a dense
+    region leaves many rows uncertain (the cluster assumption behind entropy minimisation,
+    Grandvalet & Bengio 2005)."""
+    return float(np.mean(predictive_entropy(proba[None])))
+
+
 def _consensus_choice(agreement: np.ndarray, entropies: np.ndarray) -> int:
     """Index of the medoid fit: the highest mean agreement with the other fits, ties broken
     by the lower unlabeled entropy (the ``init_selection="consensus"`` rule)."""
@@ -302,7 +311,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
             self._train(X, y_enc, warm=False)
             if self.n_init > 1:
                 proba = self._unlabeled_proba(X, y_enc)
-                entropies.append(float(np.mean(predictive_entropy(proba[None]))))
+                entropies.append(_mean_entropy(proba))
                 if consensus:  # every fit stays alive until all are compared
                     labels.append(np.argmax(proba, axis=1))
                     fits.append((seed, self.net_))
