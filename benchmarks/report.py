@@ -2204,6 +2204,8 @@ def _sdgm_n_gibbs_stage(d: dict) -> str:
         record += (f", mean validation accuracy {100 * mine['val_accuracy_mean']:.2f}% against "
                    f"{100 * base['val_accuracy_mean']:.2f}% and log p(y\\|x) "
                    f"{mine['val_log_lik_mean']:.3f} against {base['val_log_lik_mean']:.3f}")
+        if mine["val_accuracy_mean"] >= max(r["val_accuracy_mean"] for r in full):
+            record += " (the best mean accuracy too, so the accuracy rule would have chosen it)"
     verdict = ("the rule waits for the other seeds, so the config is unchanged" if partial
                else _chosen_words(d["summary"], "SDGM", 0.2, {"n_gibbs": 1000}))
     return ("  Then (2026-12-06, the Intel Xeon, the session after) the chosen setting "

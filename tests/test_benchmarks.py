@@ -1179,6 +1179,10 @@ def test_sdgm_n_gibbs_stage_ranks_near_the_best_accuracy_by_log_lik():
     assert report._sdgm_consensus_stage(d).endswith(
         "by the search's rule it took the config, until the next stage's setting (below), "
         "which carries it, took it over.")
+    d["summary"][0]["ranking"][0]["val_accuracy_mean"] = 0.961
+    assert report._sdgm_n_gibbs_stage(d).endswith(
+        "-0.220 against -0.350 (the best mean accuracy too, so the accuracy rule would have "
+        "chosen it); by the search's rule that is the chosen setting now.")
     d["summary"][0]["ranking"] = ranking[:1] + [entry(budget, 0.9598, -0.22)]
     d["summary"][0]["ranking"][0]["point"] = consensus
     assert report._sdgm_n_gibbs_stage(d).endswith(
