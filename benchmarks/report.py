@@ -2520,7 +2520,8 @@ def bayes_gap(files: list[Path] | None = None) -> str:
         fitted = (d["rows"][0].get("fitted_n_gibbs")
                   if d["rows"] and "n_gibbs" in defaults else None)
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
-                  f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n",
+                  f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n"
+                  + _BAYES_GAP_PILOTS.get(path.parent.name, ""),
                   "| variant | seeds | accuracy | log p(y\\|x) (Bayes) | expected KL "
                   "| over-confident | wrong side | near the boundary | in between "
                   "| inside a moon | entropy (Bayes) |"
@@ -2571,6 +2572,8 @@ def bayes_gap(files: list[Path] | None = None) -> str:
         text += _bayes_gap_log_odds(d["rows"], a["variants"])
         text += _bayes_gap_weights(d["rows"], a["variants"], d["config"], defaults)
         text += _bayes_gap_pairs(d["rows"], a["variants"])
+        if path.parent.name in _BAYES_GAP_PILOTS:
+            text.append(_bayes_gap_pilot_verdict(d["rows"], a["variants"]))
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
 
@@ -2669,6 +2672,22 @@ _RESTART_PILOTS = {
         "lower, a ten-seed stage of the moons search tries `init_selection` \"consensus\" "
         "for M2.\n"),
 }
+#: bayes_gap runs that were pilots with a rule fixed before they ran: run name -> the sentence
+#: that says so (the verdict follows from ``_bayes_gap_pilot_verdict``)
+_BAYES_GAP_PILOTS = {
+    "bayes_gap_m2_alpha": (
+        "A pilot (2026-12-06, the Intel Xeon): M2 weighs each labeled row's log q(y|x) by "
+        "`alpha` = 0.1 N / N_l (Kingma et al. 2014, the reference code's rule; about 167 with "
+        "six labels among 10,000 rows), a weight never searched on moons, and its predictions "
+        "were mostly over-confident near the boundary (above): would a smaller weight leave "
+        "q(y|x) less sharp?  One fit per seed (`n_init` 1) with the reference weight and with "
+        "`alpha` 50, 15 and 5.  Rule fixed before it ran: of the smaller weights whose mean "
+        f"validation accuracy is at most {_PILOT_ACCURACY_LOSS} points below the reference "
+        "weight's (seed by seed), the one with the highest mean validation log p(y|x) goes on "
+        "to a ten-seed stage of the moons search (M2's chosen setting with that `alpha`, five "
+        "restarts, ranked by the search's accuracy rule like M2's earlier stages) if its log "
+        f"p(y|x) is at least {_PILOT_GAIN} nats above the reference weight's.\n"),
+}
 
 
 def _consensus_against_entropy(rows: list[dict], run: str) -> str:
@@ -2759,23 +2778,52 @@ def _bayes_gap_weights(rows: list[dict], variants: list[str], config: dict,
     return out
 
 
+def _paired_against_first(rows: list[dict], variants: list[str]) -> dict[str, dict]:
+    """For each variant after the first (the config), its fits paired with the first's on the
+    same seeds: mean change of log p(y|x) (``log_lik``, nats), of the expected KL and of the
+    accuracy (``accuracy``, points), the seeds where its log p(y|x) was higher, the pairs."""
+    base = {r["seed"]: r for r in rows if r["variant"] == variants[0]}
+    out = {}
+    for v in variants[1:]:
+        pairs = [(r, base[r["seed"]]) for r in rows if r["variant"] == v and r["seed"] in base]
+        if pairs:
+            out[v] = {
+                "log_lik": float(np.mean([r["log_likelihood"] - b["log_likelihood"]
+                                          for r, b in pairs])),
+                "expected_kl": float(np.mean([r["expected_kl"] - b["expected_kl"]
+                                              for r, b in pairs])),
+                "accuracy": 100 * float(np.mean([r["accuracy"] - b["accuracy"]
+                                                 for r, b in pairs])),
+                "higher": sum(r["log_likelihood"] > b["log_likelihood"] for r, b in pairs),
+                "n": len(pairs)}
+    return out
+
+
 def _bayes_gap_pairs(rows: list[dict], variants: list[str]) -> list[str]:
     """One sentence per variant against the first (the config), seed by seed: the change of
     mean log p(y|x) and of the expected KL, and on how many seeds the variant scored higher."""
-    base = {r["seed"]: r for r in rows if r["variant"] == variants[0]}
-    out = []
-    for v in variants[1:]:
-        pairs = [(r, base[r["seed"]]) for r in rows if r["variant"] == v and r["seed"] in base]
-        if not pairs:
-            continue
-        d_lp = float(np.mean([r["log_likelihood"] - b["log_likelihood"] for r, b in pairs]))
-        d_kl = float(np.mean([r["expected_kl"] - b["expected_kl"] for r, b in pairs]))
-        d_acc = float(np.mean([r["accuracy"] - b["accuracy"] for r, b in pairs]))
-        higher = sum(r["log_likelihood"] > b["log_likelihood"] for r, b in pairs)
-        out.append(f"{_variant_name(v)} against {_variant_name(variants[0])}, seed by seed: "
-                   f"log p(y|x) {d_lp:+.4f} nats (higher on {higher} of {len(pairs)} seeds), "
-                   f"expected KL {d_kl:+.4f}, accuracy {100 * d_acc:+.2f} points.")
-    return out
+    return [f"{_variant_name(v)} against {_variant_name(variants[0])}, seed by seed: "
+            f"log p(y|x) {c['log_lik']:+.4f} nats (higher on {c['higher']} of {c['n']} "
+            f"seeds), expected KL {c['expected_kl']:+.4f}, accuracy {c['accuracy']:+.2f} "
+            "points." for v, c in _paired_against_first(rows, variants).items()]
+
+
+def _bayes_gap_pilot_verdict(rows: list[dict], variants: list[str]) -> str:
+    """Whether a ``_BAYES_GAP_PILOTS`` run met its rule: of the variants after the first that
+    lose at most ``_PILOT_ACCURACY_LOSS`` points of accuracy against it, the one with the
+    highest mean log p(y|x) goes on if it gained at least ``_PILOT_GAIN`` nats."""
+    changes = _paired_against_first(rows, variants)
+    eligible = {v: c for v, c in changes.items() if -c["accuracy"] <= _PILOT_ACCURACY_LOSS}
+    if not eligible:
+        return ("No variant stayed within the pilot's accuracy bound, so its rule is not met "
+                "and no stage follows.")
+    best = max(eligible, key=lambda v: eligible[v]["log_lik"])
+    gain = eligible[best]["log_lik"]
+    return (f"Of the variants within the pilot's accuracy bound ({len(eligible)} of "
+            f"{len(changes)}), {_variant_name(best)} had the highest log p(y|x), "
+            f"{gain:+.4f} nats against {_variant_name(variants[0])}: "
+            + ("the pilot's rule is met, so the stage follows." if gain >= _PILOT_GAIN else
+               "the pilot's rule is not met, so no stage follows."))
 
 
 def batch_norm() -> str:

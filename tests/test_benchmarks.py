@@ -1450,6 +1450,38 @@ def test_consensus_against_entropy_and_the_pilot_rule():
     assert "pilot" not in report._consensus_against_entropy(rows, "restart_average_other")
 
 
+def test_bayes_gap_pilot_verdict_takes_the_best_variant_within_the_accuracy_bound():
+    """A bayes_gap pilot's verdict: of the variants losing at most 0.3 points of accuracy
+    against the first, the highest mean log p(y|x) goes on if it gained 0.005 nats."""
+    from benchmarks import report
+
+    def row(variant, seed, acc, lp):
+        return {"variant": variant, "seed": seed, "accuracy": acc, "log_likelihood": lp,
+                "expected_kl": -lp}
+
+    ref, a, b = '{"n_init": 1}', '{"n_init": 1, "alpha": 50}', '{"n_init": 1, "alpha": 5}'
+    rows = [row(ref, 10, 0.950, -0.270), row(ref, 11, 0.950, -0.260),
+            row(a, 10, 0.949, -0.266), row(a, 11, 0.949, -0.256),     # +0.004, -0.1 points
+            row(b, 10, 0.940, -0.200), row(b, 11, 0.946, -0.200)]     # +0.065, -0.7 points
+    text = report._bayes_gap_pilot_verdict(rows, [ref, a, b])
+    # b gains most but loses 0.7 points, so a is the one judged, and it gains too little
+    assert text == ('Of the variants within the pilot\'s accuracy bound (1 of 2), '
+                    '`{"n_init": 1, "alpha": 50}` had the highest log p(y|x), +0.0040 nats '
+                    'against `{"n_init": 1}`: the pilot\'s rule is not met, so no stage '
+                    'follows.')
+    rows[2]["log_likelihood"] = -0.262                                # now +0.006
+    assert report._bayes_gap_pilot_verdict(rows, [ref, a, b]).endswith(
+        "+0.0060 nats against `{\"n_init\": 1}`: the pilot's rule is met, so the stage follows.")
+    rows[4]["accuracy"] = rows[5]["accuracy"] = 0.948                 # b within the bound now
+    assert "`{\"n_init\": 1, \"alpha\": 5}` had the highest" in \
+        report._bayes_gap_pilot_verdict(rows, [ref, a, b])
+    for r in rows[2:]:
+        r["accuracy"] = 0.90
+    assert "No variant stayed within" in report._bayes_gap_pilot_verdict(rows, [ref, a, b])
+    # the run's rule sentence is printed only for the pilot's run
+    assert "bayes_gap_m2_alpha" in report._BAYES_GAP_PILOTS
+
+
 def test_weight_variances_against_direct_computation():
     import torch
 
