@@ -2008,6 +2008,41 @@ def _m2_weight_decay_stage(d: dict) -> str:
             + "; " + _chosen_words(d["summary"], "M2", 0.2, {"weight_decay": 0.001}) + ".")
 
 
+def _m2_alpha_stage(d: dict) -> str:
+    """The 2026-12-06 stage of the moons search: M2's chosen setting with a smaller weight
+    ``alpha`` on its labeled rows' log q(y|x), after the ``bayes_gap`` pilot whose rule chose
+    the value (its numbers from its own results file)."""
+    staged = sorted({r["point"]["alpha"] for r in d["rows"]
+                     if r["model"] == "M2" and "alpha" in r["point"]})
+    if not staged:
+        return ""
+    alpha = staged[0]
+    said = ""
+    pilot = _load("bayes_gap_m2_alpha/bayes_gap.json")
+    if pilot is not None:
+        variants = pilot["args"]["variants"]
+        by = {json.loads(v).get("alpha", "auto"): v for v in variants}
+        if "auto" in by and alpha in by:
+            summary = {s_["variant"]: s_ for s_ in pilot["summary"]}
+            ref, var = summary[by["auto"]], summary[by[alpha]]
+            change = _paired_against_first(pilot["rows"], variants)[by[alpha]]
+            seeds = pilot["args"]["seeds"]
+            said = (f" (`bayes_gap_m2_alpha` in the section on the Bayes classifier, one fit "
+                    f"per seed on seeds {seeds[0]}-{seeds[-1]}: mean validation log p(y\\|x) "
+                    f"{var['log_likelihood']:.4f} with `alpha` {alpha} against "
+                    f"{ref['log_likelihood']:.4f} with the reference weight, higher on "
+                    f"{change['higher']} of {change['n']} seeds, accuracy "
+                    f"{100 * var['accuracy']:.2f}% against {100 * ref['accuracy']:.2f}%)")
+    return ("  Then (2026-12-06, the Intel Xeon) M2's chosen setting with a smaller weight on "
+            f"its labeled rows' log q(y\\|x) (`alpha` {alpha} against the reference rule's "
+            "0.1 N / N_l, about 167 here), never in M2's grid: a pilot" + said
+            + " met the rule fixed before it ran (that section gives it) to go on to a "
+            "ten-seed stage with five restarts, ranked by the search's accuracy rule like "
+            "M2's earlier stages: it scored "
+            + _seed_record(d["rows"], "M2", 0.2, {"alpha": alpha})
+            + "; " + _chosen_words(d["summary"], "M2", 0.2, {"alpha": alpha}) + ".")
+
+
 def _sdgm_layer_stage(d: dict, change: dict, intro: str, instead: dict | None = None,
                       against: str | None = None, verdict: str | None = None) -> str:
     """A stage of the moons search that gave SDGM's chosen setting other sizes of its
@@ -2336,7 +2371,8 @@ def moons_search() -> str:
              + _seed_record(d["rows"], "M2", 0.2, {"lr_decay": 0.993, "n_init": 5},
                             {"n_init": 5})
              + "; " + _chosen_words(d["summary"], "M2", 0.2, {"lr_decay": 0.993})
-             + "." + _m2_weight_decay_stage(d) + _sdgm_width_stage(d) + "\n",
+             + "." + _m2_weight_decay_stage(d) + _sdgm_width_stage(d) + _m2_alpha_stage(d)
+             + "\n",
              "| model | noise | setting | runs | val accuracy mean (std) | worst seed | "
              "val log p(y\\|x) |",
              "|---|---|---|---|---|---|---|"]

@@ -1482,6 +1482,45 @@ def test_bayes_gap_pilot_verdict_takes_the_best_variant_within_the_accuracy_boun
     assert "bayes_gap_m2_alpha" in report._BAYES_GAP_PILOTS
 
 
+def test_m2_alpha_stage_sentence(tmp_path, monkeypatch):
+    """The M2 alpha stage's sentence: absent until the search has such fits; then the pilot's
+    numbers from its own file, the seed-by-seed record and the search's verdict."""
+    from benchmarks import report
+
+    chosen = {"batch_norm": True, "lr": 0.001, "n_init": 5}
+    staged = {**chosen, "alpha": 15}
+    rows = [{"model": "M2", "noise": 0.2, "point": chosen, "seed": s, "accuracy": 0.95,
+             "log_likelihood": -0.27} for s in (10, 11)]
+    d = {"rows": rows, "summary": [{"model": "M2", "noise": 0.2,
+                                    "ranking": [{"point": chosen}]}]}
+    assert report._m2_alpha_stage(d) == ""
+    d["rows"] += [{"model": "M2", "noise": 0.2, "point": staged, "seed": 10, "accuracy": 0.96,
+                   "log_likelihood": -0.26},
+                  {"model": "M2", "noise": 0.2, "point": staged, "seed": 11, "accuracy": 0.94,
+                   "log_likelihood": -0.25}]
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    text = report._m2_alpha_stage(d)
+    assert "(`alpha` 15 against the reference rule's" in text and "bayes_gap_m2_alpha" not in text
+    assert ("higher validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on 2 of 2 than "
+            "the same setting without it; by the search's rule the chosen setting stayed the "
+            "one without it, so the config is unchanged.") in text
+    ref, var = '{"n_init": 1}', '{"n_init": 1, "alpha": 15}'
+    pilot_rows = [{"variant": v, "seed": s, "accuracy": acc, "log_likelihood": lp,
+                   "expected_kl": 0.2} for v, acc, lp in ((ref, 0.95, -0.27), (var, 0.95, -0.26))
+                  for s in (10, 11, 12, 13)]
+    (tmp_path / "bayes_gap_m2_alpha").mkdir()
+    (tmp_path / "bayes_gap_m2_alpha" / "bayes_gap.json").write_text(json.dumps({
+        "args": {"variants": [ref, var], "seeds": [10, 11, 12, 13]}, "rows": pilot_rows,
+        "summary": [{"variant": ref, "accuracy": 0.95, "log_likelihood": -0.27},
+                    {"variant": var, "accuracy": 0.95, "log_likelihood": -0.26}]}))
+    d["summary"][0]["ranking"][0]["point"] = staged
+    text = report._m2_alpha_stage(d)
+    assert ("one fit per seed on seeds 10-13: mean validation log p(y\\|x) -0.2600 with "
+            "`alpha` 15 against -0.2700 with the reference weight, higher on 4 of 4 seeds, "
+            "accuracy 95.00% against 95.00%)") in text
+    assert text.endswith("by the search's rule that is the chosen setting now.")
+
+
 def test_weight_variances_against_direct_computation():
     import torch
 
