@@ -2723,6 +2723,18 @@ _BAYES_GAP_PILOTS = {
         "to a ten-seed stage of the moons search (M2's chosen setting with that `alpha`, five "
         "restarts, ranked by the search's accuracy rule like M2's earlier stages) if its log "
         f"p(y|x) is at least {_PILOT_GAIN} nats above the reference weight's.\n"),
+    "bayes_gap_m2_alpha_restarts": (
+        "A second pilot (2026-12-06, the Intel Xeon, right after the first): each smaller "
+        "weight of the first pilot collapsed on seed 11 (below 90% accuracy, where the "
+        "reference weight scored 93.9%), while on the other three seeds `alpha` 15 raised "
+        "log p(y|x) by 0.020 nats on average (50 by 0.018, 5 not at all), and the collapsed "
+        "fits had the highest predictive entropy of their seeds.  Would the config's five "
+        "restarts, which keep the least uncertain fit, steer clear of the collapses?  The "
+        "config with `alpha` 15 against the config itself, refitted on the same machine.  "
+        "Rule fixed before it ran, with the first pilot's thresholds: if `alpha` 15's mean "
+        f"validation log p(y|x) is at least {_PILOT_GAIN} nats above the config's and its "
+        f"accuracy at most {_PILOT_ACCURACY_LOSS} points below (seed by seed), a ten-seed "
+        "stage of the moons search follows, ranked by its accuracy rule.\n"),
 }
 
 
