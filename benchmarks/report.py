@@ -2000,16 +2000,16 @@ def _m2_weight_decay_stage(d: dict) -> str:
 
 
 def _m2_alpha_stage(d: dict) -> str:
-    """The 2026-12-06 stage of the moons search: M2's chosen setting with a smaller weight
-    ``alpha`` on its labeled rows' log q(y|x), after the ``bayes_gap`` pilot whose rule chose
-    the value (its numbers from its own results file)."""
+    """The stage of the moons search that gave M2's chosen setting a smaller weight ``alpha``
+    on its labeled rows' log q(y|x), after the two ``bayes_gap`` pilots (2026-12-06) whose
+    second met its rule (its numbers from its own results file)."""
     staged = sorted({r["point"]["alpha"] for r in d["rows"]
                      if r["model"] == "M2" and "alpha" in r["point"]})
     if not staged:
         return ""
     alpha = staged[0]
     said = ""
-    pilot = _load("bayes_gap_m2_alpha/bayes_gap.json")
+    pilot = _load("bayes_gap_m2_alpha_restarts/bayes_gap.json")
     if pilot is not None:
         variants = pilot["args"]["variants"]
         by = {json.loads(v).get("alpha", "auto"): v for v in variants}
@@ -2018,18 +2018,19 @@ def _m2_alpha_stage(d: dict) -> str:
             ref, var = summary[by["auto"]], summary[by[alpha]]
             change = _paired_against_first(pilot["rows"], variants)[by[alpha]]
             seeds = pilot["args"]["seeds"]
-            said = (f" (`bayes_gap_m2_alpha` in the section on the Bayes classifier, one fit "
-                    f"per seed on seeds {seeds[0]}-{seeds[-1]}: mean validation log p(y\\|x) "
-                    f"{var['log_likelihood']:.4f} with `alpha` {alpha} against "
-                    f"{ref['log_likelihood']:.4f} with the reference weight, higher on "
+            said = (f" (`bayes_gap_m2_alpha_restarts` in the section on the Bayes classifier, "
+                    f"the config's five restarts on seeds {seeds[0]}-{seeds[-1]}: mean "
+                    f"validation log p(y\\|x) {var['log_likelihood']:.4f} with `alpha` {alpha} "
+                    f"against {ref['log_likelihood']:.4f} with the reference weight, higher on "
                     f"{change['higher']} of {change['n']} seeds, accuracy "
                     f"{100 * var['accuracy']:.2f}% against {100 * ref['accuracy']:.2f}%)")
-    return ("  Then (2026-12-06, the Intel Xeon) M2's chosen setting with a smaller weight on "
-            f"its labeled rows' log q(y\\|x) (`alpha` {alpha} against the reference rule's "
-            "0.1 N / N_l, about 167 here), never in M2's grid: a pilot" + said
-            + " met the rule fixed before it ran (that section gives it) to go on to a "
-            "ten-seed stage with five restarts, ranked by the search's accuracy rule like "
-            "M2's earlier stages: it scored "
+    return ("  Then M2's chosen setting with a smaller weight on its labeled rows' log "
+            f"q(y\\|x) (`alpha` {alpha} against the reference rule's 0.1 N / N_l, about 167 "
+            "here), never in M2's grid: a first pilot with one fit per seed "
+            "(`bayes_gap_m2_alpha`) collapsed a seed with every smaller weight, and a second "
+            "with the config's restarts" + said + " met the rule fixed before it ran (that "
+            "section gives it) to go on to a ten-seed stage with five restarts, ranked by the "
+            "search's accuracy rule like M2's earlier stages: it scored "
             + _seed_record(d["rows"], "M2", 0.2, {"alpha": alpha})
             + "; " + _chosen_words(d["summary"], "M2", 0.2, {"alpha": alpha}) + ".")
 

@@ -1500,22 +1500,23 @@ def test_m2_alpha_stage_sentence(tmp_path, monkeypatch):
                    "log_likelihood": -0.25}]
     monkeypatch.setattr(report, "RESULTS", tmp_path)
     text = report._m2_alpha_stage(d)
-    assert "(`alpha` 15 against the reference rule's" in text and "bayes_gap_m2_alpha" not in text
+    assert "(`alpha` 15 against the reference rule's" in text
+    assert "bayes_gap_m2_alpha_restarts" not in text
     assert ("higher validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on 2 of 2 than "
             "the same setting without it; by the search's rule the chosen setting stayed the "
             "one without it, so the config is unchanged.") in text
-    ref, var = '{"n_init": 1}', '{"n_init": 1, "alpha": 15}'
+    ref, var = "{}", '{"alpha": 15}'
     pilot_rows = [{"variant": v, "seed": s, "accuracy": acc, "log_likelihood": lp,
                    "expected_kl": 0.2} for v, acc, lp in ((ref, 0.95, -0.27), (var, 0.95, -0.26))
                   for s in (10, 11, 12, 13)]
-    (tmp_path / "bayes_gap_m2_alpha").mkdir()
-    (tmp_path / "bayes_gap_m2_alpha" / "bayes_gap.json").write_text(json.dumps({
+    (tmp_path / "bayes_gap_m2_alpha_restarts").mkdir()
+    (tmp_path / "bayes_gap_m2_alpha_restarts" / "bayes_gap.json").write_text(json.dumps({
         "args": {"variants": [ref, var], "seeds": [10, 11, 12, 13]}, "rows": pilot_rows,
         "summary": [{"variant": ref, "accuracy": 0.95, "log_likelihood": -0.27},
                     {"variant": var, "accuracy": 0.95, "log_likelihood": -0.26}]}))
     d["summary"][0]["ranking"][0]["point"] = staged
     text = report._m2_alpha_stage(d)
-    assert ("one fit per seed on seeds 10-13: mean validation log p(y\\|x) -0.2600 with "
+    assert ("five restarts on seeds 10-13: mean validation log p(y\\|x) -0.2600 with "
             "`alpha` 15 against -0.2700 with the reference weight, higher on 4 of 4 seeds, "
             "accuracy 95.00% against 95.00%)") in text
     assert text.endswith("by the search's rule that is the chosen setting now.")
