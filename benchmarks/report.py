@@ -2002,7 +2002,8 @@ def _m2_weight_decay_stage(d: dict) -> str:
 def _m2_alpha_stage(d: dict) -> str:
     """The stage of the moons search that gave M2's chosen setting a smaller weight ``alpha``
     on its labeled rows' log q(y|x), after the two ``bayes_gap`` pilots (2026-12-06) whose
-    second met its rule (its numbers from its own results file)."""
+    second met its rule (its numbers from its own results file); the stage ran on
+    2026-12-07."""
     staged = sorted({r["point"]["alpha"] for r in d["rows"]
                      if r["model"] == "M2" and "alpha" in r["point"]})
     if not staged:
@@ -2024,7 +2025,7 @@ def _m2_alpha_stage(d: dict) -> str:
                     f"against {ref['log_likelihood']:.4f} with the reference weight, higher on "
                     f"{change['higher']} of {change['n']} seeds, accuracy "
                     f"{100 * var['accuracy']:.2f}% against {100 * ref['accuracy']:.2f}%)")
-    return ("  Then M2's chosen setting with a smaller weight on its labeled rows' log "
+    return ("  Then (2026-12-07, the AMD EPYC) M2's chosen setting with a smaller weight on its labeled rows' log "
             f"q(y\\|x) (`alpha` {alpha} against the reference rule's 0.1 N / N_l, about 167 "
             "here), never in M2's grid: a first pilot with one fit per seed "
             "(`bayes_gap_m2_alpha`) collapsed a seed with every smaller weight, and a second "

@@ -1500,6 +1500,7 @@ def test_m2_alpha_stage_sentence(tmp_path, monkeypatch):
                    "log_likelihood": -0.25}]
     monkeypatch.setattr(report, "RESULTS", tmp_path)
     text = report._m2_alpha_stage(d)
+    assert text.startswith("  Then (2026-12-07, the AMD EPYC) M2's chosen setting with a smaller")
     assert "(`alpha` 15 against the reference rule's" in text
     assert "bayes_gap_m2_alpha_restarts" not in text
     assert ("higher validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on 2 of 2 than "
