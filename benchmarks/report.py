@@ -2025,9 +2025,9 @@ def _m2_alpha_stage(d: dict) -> str:
                     f"against {ref['log_likelihood']:.4f} with the reference weight, higher on "
                     f"{change['higher']} of {change['n']} seeds, accuracy "
                     f"{100 * var['accuracy']:.2f}% against {100 * ref['accuracy']:.2f}%)")
-    return ("  Then (2026-12-07, the AMD EPYC) M2's chosen setting with a smaller weight on its labeled rows' log "
-            f"q(y\\|x) (`alpha` {alpha} against the reference rule's 0.1 N / N_l, about 167 "
-            "here), never in M2's grid: a first pilot with one fit per seed "
+    return ("  Then (2026-12-07, the AMD EPYC) M2's chosen setting with a smaller weight on "
+            f"its labeled rows' log q(y\\|x) (`alpha` {alpha} against the reference rule's "
+            "0.1 N / N_l, about 167 here), never in M2's grid: a first pilot with one fit per seed "
             "(`bayes_gap_m2_alpha`) collapsed a seed with every smaller weight, and a second "
             "with the config's restarts" + said + " met the rule fixed before it ran (that "
             "section gives it) to go on to a ten-seed stage with five restarts, ranked by the "
