@@ -1055,6 +1055,15 @@ def mnist() -> str:
                 "beginning beside nothing but short tests and edits, a test run fixed beforehand "
                 "to report and change no config."
                 if _load("mnist_xeon_sslapd20_100_split2/mnist.json") else "")
+             + ("  `mnist_epyc_sslapd20_100_split3` (2026-12-07, the AMD EPYC, two torch "
+                "threads) is the same command on split 3 (`--first-split 3`), the fourth label "
+                "draw at the config's length; started at the session's beginning beside "
+                "nothing but short tests and edits, a test run fixed beforehand to report and "
+                "change no config.  Two earlier starts were stopped before they could end and "
+                "are not reported: one at epoch 10 (that session's machine ran about 60 s per "
+                "epoch, too slow to end within it), one after 20 minutes beside a moons run, "
+                "by a slip in that session's scripts."
+                if _load("mnist_epyc_sslapd20_100_split3/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
