@@ -3022,26 +3022,46 @@ def _glance_moons() -> list[str]:
 
 def _bayes_gap_line() -> str:
     """One sentence per model from the ``bayes_gap`` runs (their config's fits): how far its
-    probabilities are from the true posterior, and how much of that is over-confidence."""
+    probabilities are from the true posterior, and how much of that is over-confidence.
+
+    A model's sentence comes from the newest run with a fit on the settings its config file
+    holds now: the run's config fit (variant ``{}``), or a variant that, laid over the run's
+    config, gives those settings (a pilot whose setting the config has since taken).  Where
+    no run has one, the newest config fit stands, marked as on changed settings."""
     from benchmarks._common import load_config
 
+    def settings(d: dict, variant: str) -> dict:
+        return {**d["config"], **(json.loads(variant) if variant.strip() else {})}
+
     parts = []
-    runs = [json.loads(path.read_text()) for path in RESULTS.glob("bayes_gap*/bayes_gap.json")]
-    # one sentence per model and noise: its newest run that fits the config as it is
-    # ("{}"; several do, and a pilot may vary it from another start)
-    newest = {}
-    for d in sorted(runs, key=lambda d: d["machine"]["date"]):
-        if "{}" in d["args"]["variants"] or "" in d["args"]["variants"]:
-            newest[(d["args"]["model"], d["args"]["noise"])] = d
-    for (model, noise), d in sorted(newest.items()):
-        stale = load_config("moons", model, noise)[1] != d["config"]
-        for s in d["summary"]:
-            if s["variant"] in ("{}", "") and s["expected_kl"] > 0:
-                parts.append(f"{model} at noise {noise} {s['expected_kl']:.3f} nats per row "
-                             f"({100 * s['kl_overconfident'] / s['expected_kl']:.0f}% of it "
-                             f"over-confident)"
-                             + (", on settings its config file has since changed" if stale
-                                else ""))
+    runs = sorted(((path.parent.name, json.loads(path.read_text()))
+                   for path in RESULTS.glob("bayes_gap*/bayes_gap.json")),
+                  key=lambda named: named[1]["machine"]["date"])
+    # per model and noise: the newest run's fit on the current settings, else the newest
+    # config fit ("{}"; several runs have one, and a pilot may vary it from another start)
+    current, fallback = {}, {}
+    for name, d in runs:
+        key = (d["args"]["model"], d["args"]["noise"])
+        now = load_config("moons", *key)[1]
+        for s in sorted(d["summary"], key=lambda s: s["variant"] not in ("{}", "")):
+            if s["expected_kl"] <= 0:
+                continue
+            if s["variant"] in ("{}", ""):
+                fallback[key] = (name, s, True)
+            if settings(d, s["variant"]) == now:
+                current[key] = (name, s, s["variant"] in ("{}", ""))
+                break
+    for key, (name, s, is_config_fit) in sorted({**fallback, **current}.items()):
+        model, noise = key
+        where = ""
+        if key not in current:
+            where = ", on settings its config file has since changed"
+        elif not is_config_fit:
+            where = (f", from the `{s['variant']}` variant of `{name}`, the settings its "
+                     f"config file has since taken")
+        parts.append(f"{model} at noise {noise} {s['expected_kl']:.3f} nats per row "
+                     f"({100 * s['kl_overconfident'] / s['expected_kl']:.0f}% of it "
+                     f"over-confident){where}")
     if not parts:
         return ""
     return ("Where the log p(y|x) gaps lie (the section *Moons log p(y|x) against the Bayes "

@@ -1389,6 +1389,33 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     (results / "bayes_gap_z" / "bayes_gap.json").write_text(json.dumps(pilot))
     line = report._bayes_gap_line()
     assert line.count("SSLAPD at noise 0.2") == 1 and "0.500 nats per row" in line
+    # a pilot on other settings whose variant, laid over them, gives the config as it is now
+    # (the config took the pilot's setting): that variant's fit speaks for the config, even
+    # over a newer config fit on settings since changed
+    from benchmarks._common import load_config
+
+    now = load_config("moons", "SSLAPD", 0.2)[1]
+    took = {**pilot, "config": {**now, "prior_std": 123.0},
+            "args": {**res["args"], "variants": ["{}", json.dumps({"prior_std":
+                                                                    now["prior_std"]})]},
+            "summary": [{**res["summary"][0], "expected_kl": 0.25},
+                        {**res["summary"][0], "variant": json.dumps({"prior_std":
+                                                                      now["prior_std"]}),
+                         "expected_kl": 0.125, "kl_overconfident": 0.1}]}
+    (results / "bayes_gap_z" / "bayes_gap.json").write_text(json.dumps(took))
+    stale = {**newer, "machine": {**res["machine"], "date": "3001-01-01 00:00 UTC"},
+             "config": {**now, "prior_std": 7.0}}
+    (results / "bayes_gap_y" / "bayes_gap.json").write_text(json.dumps(stale))
+    line = report._bayes_gap_line()
+    assert line.count("SSLAPD at noise 0.2") == 1
+    assert (f"SSLAPD at noise 0.2 0.125 nats per row (80% of it over-confident), from the "
+            f"`{{\"prior_std\": {now['prior_std']}}}` variant of `bayes_gap_z`, the settings "
+            f"its config file has since taken") in line
+    # with no fit on today's settings, the newest config fit stands, marked as stale
+    (results / "bayes_gap_x" / "bayes_gap.json").unlink()
+    (results / "bayes_gap_z" / "bayes_gap.json").unlink()
+    line = report._bayes_gap_line()
+    assert "0.500 nats per row" in line and "since changed" in line
 
 
 def test_restart_average_tiny(tmp_path, monkeypatch):
