@@ -131,17 +131,19 @@ def weight_variances(module) -> list[list[float]] | None:
 
 
 def validation_setup(model: str, noise: float, seed: int, settings: dict, n_samples: int,
-                     epochs_scale: float) -> tuple:
+                     epochs_scale: float, labels: str = "fixed") -> tuple:
     """What a diagnostic fit on the moons search's data seed ``seed`` needs: the estimator
     class and its parameters (the config at ``noise`` with ``settings`` over it, the epochs,
     and a warm-up no longer than them, scaled by ``epochs_scale``), the training rows ``X, y``
-    and the validation draw ``X_val, y_val`` with its true log posterior ``log_post``."""
+    (``labels``: the six fixed anchors, or six drawn at random, three per moon, as
+    :func:`skdgm.datasets.make_ssl_moons` does) and the validation draw ``X_val, y_val`` with
+    its true log posterior ``log_post``."""
     cls, params = load_config("moons", model, noise)
     params.update(settings)
     params["max_epochs"] = max(1, round(params["max_epochs"] * epochs_scale))
     if "kl_warmup" in params:
         params["kl_warmup"] = min(params["kl_warmup"], params["max_epochs"])
-    X, y, _ = make_ssl_moons(n_samples, noise, random_state=seed)
+    X, y, _ = make_ssl_moons(n_samples, noise, labels=labels, random_state=seed)
     X_val, y_val = validation_set(n_samples, noise, seed)
     return cls, params, X, y, X_val, y_val, bayes_moons_log_posterior(X_val, noise)
 

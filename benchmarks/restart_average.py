@@ -18,6 +18,10 @@ classifier's decomposition of :func:`benchmarks.bayes_gap.gap_decomposition`:
 
 A diagnostic of the validation draws (never the test sets); no setting is chosen from it.
 
+``--labels random`` draws the six labels at random (three per moon, seeded by the data seed)
+instead of the fixed anchors: do the restarts of a random draw disagree, so that the rule
+that keeps one matters, or do they share one boundary?
+
 Run: ``python -m benchmarks.restart_average --model SSLAPD --noise 0.2 --seeds 10 11 12 13
 --restarts 3``.
 """
@@ -46,10 +50,11 @@ def _scores(proba: np.ndarray, log_post: np.ndarray, y: np.ndarray) -> dict:
 
 
 def fit_seed(model: str, noise: float, seed: int, restarts: int, n_samples: int,
-             epochs_scale: float) -> dict:
-    """All restarts of one data seed, and the combinations of their predictions."""
+             epochs_scale: float, labels: str = "fixed") -> dict:
+    """All restarts of one data seed (its six labels fixed or drawn at random), and the
+    combinations of their predictions."""
     cls, params, X, y, X_val, y_val, log_post = validation_setup(
-        model, noise, seed, {"n_init": 1}, n_samples, epochs_scale)
+        model, noise, seed, {"n_init": 1}, n_samples, epochs_scale, labels)
     unlabeled = X[y == -1]
     fits, probas, classes = [], [], []
     for r in range(restarts):
@@ -79,6 +84,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[10, 11],
                         help="data seeds; 10-19 are the moons search's")
     parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--labels", choices=["fixed", "random"], default="fixed",
+                        help="the six anchor labels, or six drawn at random per data seed")
     parser.add_argument("--n-samples", type=int, default=10_000)
     parser.add_argument("--epochs-scale", type=float, default=1.0)
     parser.add_argument("--n-jobs", type=int, default=2)
@@ -86,7 +93,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     out = Path(args.out)
     jobs = [dict(model=args.model, noise=args.noise, seed=s, restarts=args.restarts,
-                 n_samples=args.n_samples, epochs_scale=args.epochs_scale)
+                 n_samples=args.n_samples, epochs_scale=args.epochs_scale, labels=args.labels)
             for s in args.seeds]
 
     def save(rows):
