@@ -2642,12 +2642,14 @@ def restart_average(files: list[Path] | None = None) -> str:
         a = d["args"]
         cmd = (f"python -m benchmarks.restart_average --model {a['model']} --noise {a['noise']} "
                f"--seeds {' '.join(map(str, a['seeds']))} --restarts {a['restarts']}"
+               + (" --labels random" if a.get("labels") == "random" else "")
                + _diagnostic_flags(a, path))
         rows = d["rows"]
         consensus = all("consensus_pick" in r for r in rows)
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
                   f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n"
-                  + _RESTART_PILOTS.get(path.parent.name, ""),
+                  + _RESTART_PILOTS.get(path.parent.name, "")
+                  + _RESTART_DIAGNOSTICS.get(path.parent.name, ""),
                   "| seed | fits: accuracy / expected KL / unlabeled entropy | entropy pick "
                   + ("| consensus pick " if consensus else "")
                   + "| average of all | average of the uncollapsed (oracle) |",
@@ -2692,12 +2694,45 @@ def restart_average(files: list[Path] | None = None) -> str:
                 f"{np.mean([p['bayes_log_likelihood'] for p in picked]):.4f}).")
         if consensus:
             text.append(_consensus_against_entropy(rows, path.parent.name))
+        text.append(_restart_spread(rows, d["collapsed_below"], consensus))
         lines += ["", " ".join(text), ""]
     return "\n".join(lines) + "\n"
 
 
+def _restart_spread(rows: list[dict], collapsed_below: float, consensus: bool) -> str:
+    """How far apart the restarts of a seed scored (validation accuracy, best minus worst),
+    on how many seeds every restart collapsed, and on how many each rule kept a fit within
+    one point of its seed's most accurate restart (labels no estimator has: an oracle)."""
+    spans = [100 * (max(f["accuracy"] for f in r["fits"]) - min(f["accuracy"] for f in r["fits"]))
+             for r in rows]
+    all_low = sum(all(f["accuracy"] < collapsed_below for f in r["fits"]) for r in rows)
+
+    def near_best(pick: str) -> int:
+        return sum(max(f["accuracy"] for f in r["fits"]) - r["fits"][r[pick]]["accuracy"]
+                   <= 0.01 + 1e-9 for r in rows)              # 1 point, float-safe
+
+    return (f"Within a seed the restarts' validation accuracies differed by "
+            f"{min(spans):.2f}-{max(spans):.2f} points (median {np.median(spans):.2f}); on "
+            f"{all_low} of {len(rows)} seeds every restart scored below "
+            f"{100 * collapsed_below:.0f}%. The entropy rule kept a fit within one point of "
+            f"its seed's most accurate restart on {near_best('entropy_pick')} of {len(rows)} "
+            "seeds" + (f", the consensus rule on {near_best('consensus_pick')}" if consensus
+                       else "") + ".")
+
+
 #: the pilots' thresholds: log p(y|x) gain in nats, accuracy loss in points
 _PILOT_GAIN, _PILOT_ACCURACY_LOSS = 0.005, 0.3
+#: restart_average runs that were diagnostics asked a question before they ran: run name ->
+#: the sentence that says so
+_RESTART_DIAGNOSTICS = {
+    "restart_average_sslapd_random02": (
+        "A diagnostic (2026-12-07, the AMD EPYC, started while nothing else ran): with six "
+        "random labels at noise 0.2 SSLAPD's config scored 75.2% (14.5) over the moons "
+        "benchmark's ten test draws, one of them at 36%; on random labels drawn on the "
+        "search's data seeds 10-17 (validation draws, not those test draws), do a draw's "
+        "restarts disagree, so that the rule that keeps one matters, or do they fail "
+        "together?  No setting is chosen from it.\n"),
+}
 #: restart_average runs that were pilots with a rule fixed before they ran: run name -> the
 #: sentence that says so (the verdict follows from ``_consensus_against_entropy``)
 _RESTART_PILOTS = {

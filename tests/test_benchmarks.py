@@ -1449,6 +1449,43 @@ def test_restart_average_tiny(tmp_path, monkeypatch):
     assert "Collapsed fits (validation accuracy below 90%)" in text
     assert "| consensus pick |" in text and "The consensus rule kept another fit than the " \
         "entropy rule on 0 of 1 seeds" in text
+    assert "--labels" not in text
+    # six random labels per data seed: the fits train on them (three per moon), and the
+    # command names them
+    from skdgm.datasets import make_ssl_moons
+
+    random_labels = restart_average.validation_setup("SSLAPD", 0.2, 10, {}, 150, 0.03,
+                                                     "random")[3]
+    assert np.array_equal(random_labels,
+                          make_ssl_moons(150, 0.2, labels="random", random_state=10)[1])
+    assert not np.array_equal(random_labels, make_ssl_moons(150, 0.2, random_state=10)[1])
+    restart_average.main(["--model", "SSLAPD", "--seeds", "10", "--restarts", "2",
+                          "--labels", "random", "--n-samples", "150", "--epochs-scale",
+                          "0.03", "--n-jobs", "1", "--out", str(tmp_path / "random")])
+    text = report.restart_average([tmp_path / "random" / "restart_average.json"])
+    assert "--restarts 2 --labels random --n-samples 150" in text
+    assert "Within a seed the restarts' validation accuracies differed by " in text
+
+
+def test_restart_spread_against_hand_counts():
+    """The spread of restarts within a seed, the seeds where all collapsed, and how often
+    each rule kept a fit within a point of its seed's best."""
+    from benchmarks import report
+
+    def fits(*accs):
+        return [{"accuracy": a} for a in accs]
+
+    rows = [{"fits": fits(0.95, 0.80, 0.945), "entropy_pick": 2, "consensus_pick": 1},
+            {"fits": fits(0.40, 0.42, 0.36), "entropy_pick": 0, "consensus_pick": 2},
+            {"fits": fits(0.97, 0.96, 0.90), "entropy_pick": 1, "consensus_pick": 0}]
+    # spans 15, 6, 7 points: median 7; seed 2 all below 90%; entropy picks 0.5, 2, 1 points
+    # below the best (2 of 3 within one point), consensus picks 15, 6, 0 (1 of 3)
+    assert report._restart_spread(rows, 0.9, consensus=True) == (
+        "Within a seed the restarts' validation accuracies differed by 6.00-15.00 points "
+        "(median 7.00); on 1 of 3 seeds every restart scored below 90%. The entropy rule "
+        "kept a fit within one point of its seed's most accurate restart on 2 of 3 seeds, "
+        "the consensus rule on 1.")
+    assert report._restart_spread(rows, 0.9, consensus=False).endswith("on 2 of 3 seeds.")
 
 
 def test_consensus_against_entropy_and_the_pilot_rule():
