@@ -2732,6 +2732,11 @@ _RESTART_DIAGNOSTICS = {
         "search's data seeds 10-17 (validation draws, not those test draws), do a draw's "
         "restarts disagree, so that the rule that keeps one matters, or do they fail "
         "together?  No setting is chosen from it.\n"),
+    "restart_average_sslpe_random02": (
+        "The same diagnostic for SSLPE (2026-12-07, the AMD EPYC, started as soon as the "
+        "SSLAPD run above had ended): its config scored 71.3% (14.0) over the ten test "
+        "draws with six random labels at noise 0.2, one of them at 35%.  No setting is "
+        "chosen from it.\n"),
 }
 #: restart_average runs that were pilots with a rule fixed before they ran: run name -> the
 #: sentence that says so (the verdict follows from ``_consensus_against_entropy``)
