@@ -2737,6 +2737,11 @@ _RESTART_DIAGNOSTICS = {
         "SSLAPD run above had ended): its config scored 71.3% (14.0) over the ten test "
         "draws with six random labels at noise 0.2, one of them at 35%.  No setting is "
         "chosen from it.\n"),
+    "restart_average_m2_random02": (
+        "The same diagnostic for M2 (2026-12-07, the AMD EPYC, started once the two runs "
+        "above had ended; four seeds, 10-13, as the session's time allowed): M2 did best "
+        "with six random labels at noise 0.2 (84.8% (5.7) over the ten test draws); do its "
+        "restarts of a draw differ more?  No setting is chosen from it.\n"),
 }
 #: restart_average runs that were pilots with a rule fixed before they ran: run name -> the
 #: sentence that says so (the verdict follows from ``_consensus_against_entropy``)
