@@ -2738,8 +2738,9 @@ _RESTART_DIAGNOSTICS = {
         "draws with six random labels at noise 0.2, one of them at 35%.  No setting is "
         "chosen from it.\n"),
     "restart_average_m2_random02": (
-        "The same diagnostic for M2 (2026-12-07, the AMD EPYC, started once the two runs "
-        "above had ended; four seeds, 10-13, as the session's time allowed): M2 did best "
+        "The random-label diagnostic of the SSLAPD and SSLPE runs below, for M2 "
+        "(2026-12-07, the AMD EPYC, started once those had ended; four seeds, 10-13, as "
+        "the session's time allowed): M2 did best "
         "with six random labels at noise 0.2 (84.8% (5.7) over the ten test draws); do its "
         "restarts of a draw differ more?  No setting is chosen from it.\n"),
 }
