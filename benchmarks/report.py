@@ -1064,6 +1064,12 @@ def mnist() -> str:
                 "epoch, too slow to end within it), one after 20 minutes beside a moons run, "
                 "by a slip in that session's scripts."
                 if _load("mnist_epyc_sslapd20_100_split3/mnist.json") else "")
+             + ("  `mnist_epyc_sslapd20_100_split4` (2026-12-07, the AMD EPYC, the next "
+                "session, two torch threads) is the same command on split 4 "
+                "(`--first-split 4`), the fifth label draw at the config's length; started at "
+                "the session's beginning beside nothing but short tests and edits, a test run "
+                "fixed beforehand to report and change no config."
+                if _load("mnist_epyc_sslapd20_100_split4/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
