@@ -2678,8 +2678,13 @@ def restart_average(files: list[Path] | None = None) -> str:
         picked = [r["fits"][r["entropy_pick"]] for r in rows]    # the entropy rule's choice
         best_picks = sum(p["expected_kl"] <= min(f["expected_kl"] for f in r["fits"])
                          for p, r in zip(picked, rows))
-        text = [f"Collapsed fits (validation accuracy below {100 * d['collapsed_below']:.0f}%): "
-                f"{n_fits - len(single)} of {n_fits}; the entropy rule kept a collapsed fit on "
+        below = (f"Collapsed fits (validation accuracy below {100 * d['collapsed_below']:.0f}%)"
+                 if a.get("labels") != "random" else
+                 f"Fits below {100 * d['collapsed_below']:.0f}% validation accuracy (with "
+                 "random labels the usual score, not a mark of collapse: the threshold was set "
+                 "for the fixed labels)")
+        text = [f"{below}: "
+                f"{n_fits - len(single)} of {n_fits}; the entropy rule kept such a fit on "
                 f"{sum(p['accuracy'] < d['collapsed_below'] for p in picked)} of "
                 f"{len(rows)} seeds, and a fit with the lowest expected KL of its seed on "
                 f"{best_picks}."]

@@ -1464,6 +1464,9 @@ def test_restart_average_tiny(tmp_path, monkeypatch):
                           "0.03", "--n-jobs", "1", "--out", str(tmp_path / "random")])
     text = report.restart_average([tmp_path / "random" / "restart_average.json"])
     assert "--restarts 2 --labels random --n-samples 150" in text
+    # (the threshold is still monkeypatched to 101% here)
+    assert "% validation accuracy (with random labels the usual score" in text
+    assert "Collapsed fits" not in text
     assert "Within a seed the restarts' validation accuracies differed by " in text
 
 
