@@ -2051,6 +2051,38 @@ def _m2_alpha_stage(d: dict) -> str:
             + "; " + _chosen_words(d["summary"], "M2", 0.2, {"alpha": alpha}) + ".")
 
 
+_SSLPE_CONSENSUS = {"n_init": 3, "init_selection": "consensus"}
+
+
+def _sslpe_consensus_stage(d: dict) -> str:
+    """The stage of the moons search (2026-12-07) that kept, of SSLPE's three restarts at
+    noise 0.2, the consensus medoid instead of the least uncertain fit, after the
+    random-label restart diagnostic on validation draws (``restart_average_sslpe_random02``)
+    found the entropy rule keeping SSLPE's most over-confident fits.  Until all ten seeds
+    are in, the text names them and leaves the search's rule to the last of them."""
+    seeds = sorted({r["seed"] for r in d["rows"] if r["model"] == "SSLPE" and r["noise"] == 0.2
+                    and _SSLPE_CONSENSUS.items() <= r["point"].items()})
+    if not seeds:
+        return ""
+    partial = len(seeds) < 10
+    return ("  Then (2026-12-07, the AMD EPYC, the session after) SSLPE's chosen setting at "
+            "noise 0.2 with its three restarts kept by consensus (`init_selection` "
+            "\"consensus\", the rule SDGM's config took) instead of the lowest entropy, never "
+            "tried on SSLPE: the restart diagnostic on random-label validation draws "
+            "(`restart_average_sslpe_random02`, in the section on averaging restarts) had found "
+            "the entropy rule keeping SSLPE's most over-confident fits, and the consensus rule "
+            "doing better there; the search's fixed-label validation seeds decide, as for "
+            "every stage.  Seeds 10-19"
+            + (f" (so far seeds {', '.join(map(str, seeds))}, what the session had time for)"
+               if partial else "")
+            + ", by the search's own rule, fixed before it ran: it scored "
+            + _seed_record(d["rows"], "SSLPE", 0.2, {"init_selection": "consensus"})
+            + "; " + ("the rule waits for the other seeds, so the config is unchanged"
+                      if partial else
+                      _chosen_words(d["summary"], "SSLPE", 0.2, {"init_selection": "consensus"}))
+            + ".")
+
+
 def _sdgm_layer_stage(d: dict, change: dict, intro: str, instead: dict | None = None,
                       against: str | None = None, verdict: str | None = None) -> str:
     """A stage of the moons search that gave SDGM's chosen setting other sizes of its
@@ -2380,7 +2412,7 @@ def moons_search() -> str:
                             {"n_init": 5})
              + "; " + _chosen_words(d["summary"], "M2", 0.2, {"lr_decay": 0.993})
              + "." + _m2_weight_decay_stage(d) + _sdgm_width_stage(d) + _m2_alpha_stage(d)
-             + "\n",
+             + _sslpe_consensus_stage(d) + "\n",
              "| model | noise | setting | runs | val accuracy mean (std) | worst seed | "
              "val log p(y\\|x) |",
              "|---|---|---|---|---|---|---|"]

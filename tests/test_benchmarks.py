@@ -1898,3 +1898,30 @@ def test_speed_change_tried_and_dropped_pairs_interleaved_runs(tmp_path, monkeyp
     (tmp_path / before / "speed.json").write_text(json.dumps(d))
     assert f"Runs that met every target at once: 1 of 3 (`{before}`)." in \
         report._glance_speed()
+
+
+def test_sslpe_consensus_stage_sentence():
+    """The SSLPE consensus stage's sentence: absent before any fit, names the seeds while
+    they are short of ten, then gives the paired record and the search's verdict."""
+    from benchmarks import report
+
+    base = {"batch_norm": False, "lr": 0.002, "max_epochs": 50, "n_init": 3, "weight_decay": 0}
+    cons = {**base, "init_selection": "consensus"}
+
+    def row(point, seed, acc, ll):
+        return {"model": "SSLPE", "noise": 0.2, "point": point, "seed": seed,
+                "accuracy": acc, "log_likelihood": ll}
+
+    rows = [row(base, s, 0.95, -0.2) for s in range(10, 20)]
+    summary = [{"model": "SSLPE", "noise": 0.2, "ranking": [{"point": base}]}]
+    assert report._sslpe_consensus_stage({"rows": rows, "summary": summary}) == ""
+    rows += [row(cons, 10, 0.96, -0.1), row(cons, 11, 0.94, -0.1)]
+    text = report._sslpe_consensus_stage({"rows": rows, "summary": summary})
+    assert "(so far seeds 10, 11, what the session had time for)" in text
+    assert "higher validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on 2 of 2" in text
+    assert "the rule waits for the other seeds" in text
+    rows += [row(cons, s, 0.96, -0.3) for s in range(12, 20)]
+    summary = [{"model": "SSLPE", "noise": 0.2, "ranking": [{"point": cons}, {"point": base}]}]
+    text = report._sslpe_consensus_stage({"rows": rows, "summary": summary})
+    assert "so far" not in text and "on 9 of 10 seeds" in text
+    assert "by the search's rule that is the chosen setting now" in text
