@@ -2065,6 +2065,17 @@ def _sslpe_consensus_stage(d: dict) -> str:
     if not seeds:
         return ""
     partial = len(seeds) < 10
+    means = ""
+    ranking = next((s_["ranking"] for s_ in d["summary"]
+                    if s_["model"] == "SSLPE" and s_["noise"] == 0.2), [])
+    mine = next((r for r in ranking if _SSLPE_CONSENSUS.items() <= r["point"].items()), None)
+    base = mine and next((r for r in ranking if r["point"] == {
+        k: v for k, v in mine["point"].items() if k != "init_selection"}), None)
+    if not partial and base is not None and "val_accuracy_min" in mine:
+        means = (f", mean validation accuracy {100 * mine['val_accuracy_mean']:.2f}% against "
+                 f"{100 * base['val_accuracy_mean']:.2f}% (worst seed "
+                 f"{100 * mine['val_accuracy_min']:.2f}% against "
+                 f"{100 * base['val_accuracy_min']:.2f}%)")
     return ("  Then (2026-12-07, the AMD EPYC, the session after) SSLPE's chosen setting at "
             "noise 0.2 with its three restarts kept by consensus (`init_selection` "
             "\"consensus\", the rule SDGM's config took) instead of the lowest entropy, never "
@@ -2077,7 +2088,7 @@ def _sslpe_consensus_stage(d: dict) -> str:
                if partial else "")
             + ", by the search's own rule, fixed before it ran: it scored "
             + _seed_record(d["rows"], "SSLPE", 0.2, {"init_selection": "consensus"})
-            + "; " + ("the rule waits for the other seeds, so the config is unchanged"
+            + means + "; " + ("the rule waits for the other seeds, so the config is unchanged"
                       if partial else
                       _chosen_words(d["summary"], "SSLPE", 0.2, {"init_selection": "consensus"}))
             + ".")

@@ -1921,7 +1921,11 @@ def test_sslpe_consensus_stage_sentence():
     assert "higher validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on 2 of 2" in text
     assert "the rule waits for the other seeds" in text
     rows += [row(cons, s, 0.96, -0.3) for s in range(12, 20)]
-    summary = [{"model": "SSLPE", "noise": 0.2, "ranking": [{"point": cons}, {"point": base}]}]
+    summary = [{"model": "SSLPE", "noise": 0.2, "ranking": [
+        {"point": cons, "val_accuracy_mean": 0.9598, "val_accuracy_min": 0.94},
+        {"point": base, "val_accuracy_mean": 0.95, "val_accuracy_min": 0.95}]}]
     text = report._sslpe_consensus_stage({"rows": rows, "summary": summary})
     assert "so far" not in text and "on 9 of 10 seeds" in text
+    assert ", mean validation accuracy 95.98% against 95.00% (worst seed 94.00% against " \
+        "95.00%); " in text
     assert "by the search's rule that is the chosen setting now" in text
