@@ -2076,7 +2076,7 @@ def _sslpe_consensus_stage(d: dict) -> str:
                  f"{100 * base['val_accuracy_mean']:.2f}% (worst seed "
                  f"{100 * mine['val_accuracy_min']:.2f}% against "
                  f"{100 * base['val_accuracy_min']:.2f}%)")
-    return ("  Then (2026-12-07, the AMD EPYC, the session after) SSLPE's chosen setting at "
+    return ("  Then (2026-12-07, the AMD EPYC, two sessions later) SSLPE's chosen setting at "
             "noise 0.2 with its three restarts kept by consensus (`init_selection` "
             "\"consensus\", the rule SDGM's config took) instead of the lowest entropy, never "
             "tried on SSLPE: the restart diagnostic on random-label validation draws "
