@@ -2060,17 +2060,12 @@ def _sslpe_consensus_stage(d: dict) -> str:
     random-label restart diagnostic on validation draws (``restart_average_sslpe_random02``)
     found the entropy rule keeping SSLPE's most over-confident fits.  Until all ten seeds
     are in, the text names them and leaves the search's rule to the last of them."""
-    seeds = sorted({r["seed"] for r in d["rows"] if r["model"] == "SSLPE" and r["noise"] == 0.2
-                    and _SSLPE_CONSENSUS.items() <= r["point"].items()})
+    seeds = _stage_seeds(d, "SSLPE", _SSLPE_CONSENSUS)
     if not seeds:
         return ""
     partial = len(seeds) < 10
     means = ""
-    ranking = next((s_["ranking"] for s_ in d["summary"]
-                    if s_["model"] == "SSLPE" and s_["noise"] == 0.2), [])
-    mine = next((r for r in ranking if _SSLPE_CONSENSUS.items() <= r["point"].items()), None)
-    base = mine and next((r for r in ranking if r["point"] == {
-        k: v for k, v in mine["point"].items() if k != "init_selection"}), None)
+    _, mine, base = _stage_pair(d, "SSLPE", _SSLPE_CONSENSUS, "init_selection")
     if not partial and base is not None and "val_accuracy_min" in mine:
         means = (f", mean validation accuracy {100 * mine['val_accuracy_mean']:.2f}% against "
                  f"{100 * base['val_accuracy_mean']:.2f}% (worst seed "
@@ -2159,10 +2154,23 @@ def _sdgm_width_stage(d: dict) -> str:
 _SDGM_WIDE_RESTARTS = {"hidden_sizes": [256, 256], "n_init": 3, "init_selection": "entropy"}
 
 
-def _sdgm_stage_seeds(d: dict, change: dict) -> list[int]:
-    """The seeds on which the moons search fitted SDGM at noise 0.2 with ``change``."""
-    return sorted({r["seed"] for r in d["rows"] if r["model"] == "SDGM" and r["noise"] == 0.2
+def _stage_seeds(d: dict, model: str, change: dict) -> list[int]:
+    """The seeds on which the moons search fitted ``model`` at noise 0.2 with ``change``."""
+    return sorted({r["seed"] for r in d["rows"] if r["model"] == model and r["noise"] == 0.2
                    and change.items() <= r["point"].items()})
+
+
+def _stage_pair(d: dict, model: str, change: dict, key: str) -> tuple[list, dict | None,
+                                                                      dict | None]:
+    """The moons search's ranking of ``model`` at noise 0.2, its entry for the setting that
+    carries ``change``, and the entry for the same setting without ``key`` (None where
+    either is missing)."""
+    ranking = next((s_["ranking"] for s_ in d["summary"]
+                    if s_["model"] == model and s_["noise"] == 0.2), [])
+    mine = next((r for r in ranking if change.items() <= r["point"].items()), None)
+    base = mine and next((r for r in ranking if r["point"] == {
+        k: v for k, v in mine["point"].items() if k != key}), None)
+    return ranking, mine, base
 
 
 def _sdgm_restart_stage(d: dict) -> str:
@@ -2171,7 +2179,7 @@ def _sdgm_restart_stage(d: dict) -> str:
     entropy, against the chosen setting and against 256-256 with one fit.  Its seeds were
     split over sessions (the fits are long): until all ten are in, the text says so and
     leaves the search's rule to the last of them."""
-    seeds = _sdgm_stage_seeds(d, _SDGM_WIDE_RESTARTS)
+    seeds = _stage_seeds(d, "SDGM", _SDGM_WIDE_RESTARTS)
     done = len(seeds) >= 10
     parts = (" (fitted in parts, what each session had time for: `--seeds 4`, then "
              "`--seeds 6` without `--update-configs`, then `--seeds 10` with it)" if done else
@@ -2213,7 +2221,7 @@ def _sdgm_consensus_stage(d: dict) -> str:
     of SDGM's three 256-256 restarts, the consensus medoid instead of the least uncertain
     fit, against the chosen setting of the stage before (the entropy rule).  Until all ten
     seeds are in, the text names them and leaves the search's rule to the last of them."""
-    seeds = _sdgm_stage_seeds(d, _SDGM_WIDE_CONSENSUS)
+    seeds = _stage_seeds(d, "SDGM", _SDGM_WIDE_CONSENSUS)
     partial = len(seeds) < 10
     verdict = ("the rule waits for the other seeds, so the config is unchanged" if partial
                else None)
@@ -2262,14 +2270,10 @@ def _sdgm_n_gibbs_stage(d: dict) -> str:
     the text names them and leaves the rule to the last of them."""
     from benchmarks.moons_search import ACCURACY_TOLERANCE
 
-    seeds = _sdgm_stage_seeds(d, _SDGM_N_GIBBS)
+    seeds = _stage_seeds(d, "SDGM", _SDGM_N_GIBBS)
     if not seeds:
         return ""
-    ranking = next(s_["ranking"] for s_ in d["summary"]
-                   if s_["model"] == "SDGM" and s_["noise"] == 0.2)
-    mine = next(r for r in ranking if _SDGM_N_GIBBS.items() <= r["point"].items())
-    base = next((r for r in ranking if r["point"] == {
-        k: v for k, v in mine["point"].items() if k != "n_gibbs"}), None)
+    ranking, mine, base = _stage_pair(d, "SDGM", _SDGM_N_GIBBS, "n_gibbs")
     diag = _load("bayes_gap_sdgm_n_gibbs/bayes_gap.json")
     said = ""
     if diag is not None:
