@@ -1447,6 +1447,7 @@ def test_restart_average_tiny(tmp_path, monkeypatch):
     text = report.restart_average([tmp_path / "restart_average.json"])
     assert "--restarts 2 --n-samples 150 --epochs-scale 0.03" in text
     assert "Collapsed fits (validation accuracy below 90%)" in text
+    assert "| average of all | average of the uncollapsed fits (oracle) |" in text
     assert "| consensus pick |" in text and "The consensus rule kept another fit than the " \
         "entropy rule on 0 of 1 seeds" in text
     assert "--labels" not in text
@@ -1467,6 +1468,7 @@ def test_restart_average_tiny(tmp_path, monkeypatch):
     # (the threshold is still monkeypatched to 101% here)
     assert "% validation accuracy (with random labels the usual score" in text
     assert "Collapsed fits" not in text
+    assert "| average of all | average of the fits at or above 101% (oracle) |" in text
     assert "Within a seed the restarts' validation accuracies differed by " in text
 
 
