@@ -1070,6 +1070,13 @@ def mnist() -> str:
                 "the session's beginning beside nothing but short tests and edits, a test run "
                 "fixed beforehand to report and change no config."
                 if _load("mnist_epyc_sslapd20_100_split4/mnist.json") else "")
+             + ("  `mnist_epyc_sslapd100_100` (2026-12-07, the AMD EPYC, the next session, "
+                "two torch threads) is the same command at 100 labels per class "
+                "(`--labels 100`, split 0), where the longest fit had been the GPU's 32 "
+                "epochs: does the config's length close the gap there too?  Started at the "
+                "session's beginning beside nothing but short tests and edits, a test run "
+                "fixed beforehand to report and change no config."
+                if _load("mnist_epyc_sslapd100_100/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
