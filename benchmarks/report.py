@@ -1077,6 +1077,12 @@ def mnist() -> str:
                 "session's beginning beside nothing but short tests and edits, a test run "
                 "fixed beforehand to report and change no config."
                 if _load("mnist_epyc_sslapd100_100/mnist.json") else "")
+             + ("  `mnist_epyc_sslapd60_100` (the same session and machine, started when "
+                "`mnist_epyc_sslapd100_100` had ended, beside nothing but short tests and "
+                "edits) is the same command at 60 labels per class (`--labels 60`, split 0), "
+                "the other label count whose longest fit had been the GPU's 32 epochs, fixed "
+                "before either result; a test run to report and change no config."
+                if _load("mnist_epyc_sslapd60_100/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
