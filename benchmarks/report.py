@@ -1083,6 +1083,13 @@ def mnist() -> str:
                 "the other label count whose longest fit had been the GPU's 32 epochs, fixed "
                 "before either result; a test run to report and change no config."
                 if _load("mnist_epyc_sslapd60_100/mnist.json") else "")
+             + ("  `mnist_epyc_sslapd300_100` (2026-12-07, the AMD EPYC, the next session, "
+                "two torch threads, started at the session's beginning beside nothing but "
+                "short tests and edits) is the same command at 300 labels per class "
+                "(`--labels 300`, split 0), the last label count whose longest fit had been "
+                "the GPU's 32 epochs; a test run fixed beforehand to report and change no "
+                "config."
+                if _load("mnist_epyc_sslapd300_100/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
