@@ -27,6 +27,20 @@ def _machine(m: dict) -> str:
             f"{m.get('torch', '?')}, {m.get('date', '?')}")
 
 
+def _moons_auto_alpha(n_samples: int) -> str:
+    """The labeled rows' weight ``alpha="auto"`` (0.1 N / N_l) that M2 resolves to on a moons
+    draw of ``n_samples`` rows with :func:`skdgm.datasets.make_ssl_moons`'s six labels, from the
+    estimator's own rule."""
+    import inspect
+
+    from skdgm.baselines import M2Classifier
+    from skdgm.datasets import make_ssl_moons
+
+    n_labeled = inspect.signature(make_ssl_moons).parameters["n_labeled"].default
+    alpha = M2Classifier()._resolved_weights(n_labeled, n_samples - n_labeled)[1]
+    return f"{alpha:.0f}"
+
+
 def _missing(command: str) -> str:
     return f"*Not run yet.* Command: `{command}`\n"
 
@@ -2062,7 +2076,8 @@ def _m2_alpha_stage(d: dict) -> str:
                     f"{100 * var['accuracy']:.2f}% against {100 * ref['accuracy']:.2f}%)")
     return ("  Then (2026-12-07, the AMD EPYC) M2's chosen setting with a smaller weight on "
             f"its labeled rows' log q(y\\|x) (`alpha` {alpha} against the reference rule's "
-            "0.1 N / N_l, about 167 here), never in M2's grid: a first pilot with one fit per seed "
+            f"0.1 N / N_l, {_moons_auto_alpha(d['args']['n_samples'])} here), never in M2's "
+            "grid: a first pilot with one fit per seed "
             "(`bayes_gap_m2_alpha`) collapsed a seed with every smaller weight, and a second "
             "with the config's restarts" + said + " met the rule fixed before it ran (that "
             "section gives it) to go on to a ten-seed stage with five restarts, ranked by the "
@@ -2394,7 +2409,8 @@ def moons_search() -> str:
              "for the leading SDGM and SSLPE settings, and then for M2's, on seeds 10-19; "
              "for SDGM also the restart that agrees most with the other two on the unlabeled "
              "rows (`init_selection='consensus'`), and a smaller weight `alpha` of the "
-             "labeled rows' log q(y|x) (15 and 50; the default, 0.1 N / N_l, is 167 here).  "
+             "labeled rows' log q(y|x) (15 and 50; the default, 0.1 N / N_l, is "
+             f"{_moons_auto_alpha(d['args']['n_samples'])} here).  "
              "SSLAPD at noise 0.2, whose accuracy was already at the Bayes classifier's and "
              "whose log p(y|x) was not: pilot fits on seeds 10 and 11 were more confident than "
              "the true class posterior and a tighter prior softened them, so a stage "
@@ -2632,7 +2648,9 @@ def bayes_gap(files: list[Path] | None = None) -> str:
                   if d["rows"] and "n_gibbs" in defaults else None)
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
                   f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n"
-                  + _BAYES_GAP_PILOTS.get(path.parent.name, ""),
+                  + _BAYES_GAP_PILOTS.get(path.parent.name, "").replace(
+                      "{auto_alpha}", _moons_auto_alpha(a["n_samples"])).replace(
+                      "{n_samples:,}", f"{a['n_samples']:,}"),
                   "| variant | seeds | accuracy | log p(y\\|x) (Bayes) | expected KL "
                   "| over-confident | wrong side | near the boundary | in between "
                   "| inside a moon | entropy (Bayes) |"
@@ -2845,11 +2863,12 @@ _RESTART_PILOTS = {
 _BAYES_GAP_PILOTS = {
     "bayes_gap_m2_alpha": (
         "A pilot (2026-12-06, the Intel Xeon): M2 weighs each labeled row's log q(y|x) by "
-        "`alpha` = 0.1 N / N_l (Kingma et al. 2014, the reference code's rule; about 167 with "
-        "six labels among 10,000 rows), a weight never searched on moons, and its predictions "
-        "were mostly over-confident near the boundary (above): would a smaller weight leave "
-        "q(y|x) less sharp?  One fit per seed (`n_init` 1) with the reference weight and with "
-        "`alpha` 50, 15 and 5.  Rule fixed before it ran: of the smaller weights whose mean "
+        "`alpha` = 0.1 N / N_l (Kingma et al. 2014, the reference code's rule; {auto_alpha} "
+        "with six labels among {n_samples:,} rows), a weight never searched on moons, and its "
+        "predictions were mostly over-confident near the boundary (above): would a smaller "
+        "weight leave q(y|x) less sharp?  One fit per seed (`n_init` 1) with the reference "
+        "weight and with `alpha` 50, 15 and 5.  Rule fixed before it ran: of the smaller "
+        "weights whose mean "
         f"validation accuracy is at most {_PILOT_ACCURACY_LOSS} points below the reference "
         "weight's (seed by seed), the one with the highest mean validation log p(y|x) goes on "
         "to a ten-seed stage of the moons search (M2's chosen setting with that `alpha`, five "

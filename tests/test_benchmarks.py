@@ -1551,6 +1551,15 @@ def test_bayes_gap_pilot_verdict_takes_the_best_variant_within_the_accuracy_boun
     assert "bayes_gap_m2_alpha" in report._BAYES_GAP_PILOTS
 
 
+def test_moons_auto_alpha_follows_the_estimator_rule():
+    """The report's M2 weight on moons is 0.1 N / N_l for six labels, computed by the
+    estimator's own rule, at any draw size (not a number typed into the text)."""
+    from benchmarks import report
+
+    for n in (1_200, 10_000, 30_000):
+        assert report._moons_auto_alpha(n) == f"{0.1 * n / 6:.0f}"
+
+
 def test_m2_alpha_stage_sentence(tmp_path, monkeypatch):
     """The M2 alpha stage's sentence: absent until the search has such fits; then the pilot's
     numbers from its own file, the seed-by-seed record and the search's verdict."""
@@ -1560,8 +1569,8 @@ def test_m2_alpha_stage_sentence(tmp_path, monkeypatch):
     staged = {**chosen, "alpha": 15}
     rows = [{"model": "M2", "noise": 0.2, "point": chosen, "seed": s, "accuracy": 0.95,
              "log_likelihood": -0.27} for s in (10, 11)]
-    d = {"rows": rows, "summary": [{"model": "M2", "noise": 0.2,
-                                    "ranking": [{"point": chosen}]}]}
+    d = {"rows": rows, "args": {"n_samples": 1_200},
+         "summary": [{"model": "M2", "noise": 0.2, "ranking": [{"point": chosen}]}]}
     assert report._m2_alpha_stage(d) == ""
     d["rows"] += [{"model": "M2", "noise": 0.2, "point": staged, "seed": 10, "accuracy": 0.96,
                    "log_likelihood": -0.26},
@@ -1571,6 +1580,7 @@ def test_m2_alpha_stage_sentence(tmp_path, monkeypatch):
     text = report._m2_alpha_stage(d)
     assert text.startswith("  Then (2026-12-07, the AMD EPYC) M2's chosen setting with a smaller")
     assert "(`alpha` 15 against the reference rule's" in text
+    assert f"0.1 N / N_l, {0.1 * 1_200 / 6:.0f} here)" in text      # the search's draw size
     assert "bayes_gap_m2_alpha_restarts" not in text
     assert ("higher validation accuracy on 1 of 2 seeds and higher log p(y\\|x) on 2 of 2 than "
             "the same setting without it; by the search's rule the chosen setting stayed the "
