@@ -1104,9 +1104,9 @@ def mnist() -> str:
                 "the GPU's 32 epochs; a test run fixed beforehand to report and change no "
                 "config."
                 if _load("mnist_epyc_sslapd300_100/mnist.json") else "")
-             + ("  `mnist_epyc_m260_100` (the same session and machine, started after "
-                "`mnist_epyc_sslapd300_100` and a speed run had ended, beside nothing but "
-                "short tests and edits) is M2 on its config's 100 epochs, the reference "
+             + ("  `mnist_epyc_m260_100` (the same session and machine, started when "
+                "`mnist_epyc_sslapd300_100` had ended, beside nothing but short tests and "
+                "edits) is M2 on its config's 100 epochs, the reference "
                 "code's length, at 60 labels per class (`--models M2 --labels 60 --epochs "
                 "100`, split 0), where M2's longest fit had been the H100's 32 epochs; a test "
                 "run fixed beforehand to report and change no config."
