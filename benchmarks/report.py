@@ -1099,7 +1099,8 @@ def mnist() -> str:
                 if _load("mnist_epyc_sslapd60_100/mnist.json") else "")
              + ("  `mnist_epyc_sslapd300_100` (2026-12-07, the AMD EPYC, the next session, "
                 "two torch threads, started at the session's beginning beside nothing but "
-                "short tests and edits) is the same command at 300 labels per class "
+                "edits and, in its first minutes, one 3-minute test file) is the same command "
+                "at 300 labels per class "
                 "(`--labels 300`, split 0), the last label count whose longest fit had been "
                 "the GPU's 32 epochs; a test run fixed beforehand to report and change no "
                 "config."
