@@ -10,6 +10,7 @@ import json
 import math
 import re
 from pathlib import Path
+from string import Template
 
 import numpy as np
 
@@ -2656,9 +2657,9 @@ def bayes_gap(files: list[Path] | None = None) -> str:
                   if d["rows"] and "n_gibbs" in defaults else None)
         lines += [f"Command `{cmd}` · {_machine(d['machine'])}, one torch thread per fit · "
                   f"config {d['config']} · `{_relative(path, RESULTS.parent)}`\n"
-                  + _BAYES_GAP_PILOTS.get(path.parent.name, "").replace(
-                      "{auto_alpha}", _moons_auto_alpha(a["n_samples"])).replace(
-                      "{n_samples:,}", f"{a['n_samples']:,}"),
+                  + Template(_BAYES_GAP_PILOTS.get(path.parent.name, "")).substitute(
+                      auto_alpha=_moons_auto_alpha(a["n_samples"]),
+                      n_samples=f"{a['n_samples']:,}"),
                   "| variant | seeds | accuracy | log p(y\\|x) (Bayes) | expected KL "
                   "| over-confident | wrong side | near the boundary | in between "
                   "| inside a moon | entropy (Bayes) |"
@@ -2867,12 +2868,13 @@ _RESTART_PILOTS = {
         "for M2.\n"),
 }
 #: bayes_gap runs that were pilots with a rule fixed before they ran: run name -> the sentence
-#: that says so (the verdict follows from ``_bayes_gap_pilot_verdict``)
+#: that says so (the verdict follows from ``_bayes_gap_pilot_verdict``), a ``string.Template``
+#: filled from the run's file (``$auto_alpha``, ``$n_samples``)
 _BAYES_GAP_PILOTS = {
     "bayes_gap_m2_alpha": (
         "A pilot (2026-12-06, the Intel Xeon): M2 weighs each labeled row's log q(y|x) by "
-        "`alpha` = 0.1 N / N_l (Kingma et al. 2014, the reference code's rule; {auto_alpha} "
-        "with six labels among {n_samples:,} rows), a weight never searched on moons, and its "
+        "`alpha` = 0.1 N / N_l (Kingma et al. 2014, the reference code's rule; $auto_alpha "
+        "with six labels among $n_samples rows), a weight never searched on moons, and its "
         "predictions were mostly over-confident near the boundary (above): would a smaller "
         "weight leave q(y|x) less sharp?  One fit per seed (`n_init` 1) with the reference "
         "weight and with `alpha` 50, 15 and 5.  Rule fixed before it ran: of the smaller "

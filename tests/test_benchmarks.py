@@ -1359,6 +1359,12 @@ def test_bayes_gap_tiny(tmp_path, monkeypatch):
     assert m2["rows"][0]["fitted_n_gibbs"] is None and m2["rows"][0]["by_n_gibbs"] == {}
     m2_text = report.bayes_gap([tmp_path / "m2" / "bayes_gap.json"])
     assert "Per fit:" in m2_text and "Gibbs steps" not in m2_text
+    # a pilot's rule sentence is filled from its own run: M2's weight at that run's draw size
+    (tmp_path / "bayes_gap_m2_alpha").mkdir()
+    (tmp_path / "bayes_gap_m2_alpha" / "bayes_gap.json").write_text(json.dumps(m2))
+    pilot_text = report.bayes_gap([tmp_path / "bayes_gap_m2_alpha" / "bayes_gap.json"])
+    assert f"rule; {0.1 * 150 / 6:.0f} with six labels among 150 rows)" in pilot_text
+    assert "$" not in pilot_text
     # SSLAPD's fits record their classifier's weight posterior per Bayesian layer (the
     # config's 128-128 p(y|x, z) on x and z, 2 + 5 inputs, and 2 classes); M2 has none
     assert [layer[:2] for layer in config_row["weight_log_var"]] == [[7, 128], [128, 128],
