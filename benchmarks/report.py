@@ -1115,7 +1115,7 @@ def mnist() -> str:
                 if _load("mnist_epyc_m260_100/mnist.json") else "")
              + ("  `mnist_epyc_sslpe60_150` (2026-12-07, the AMD EPYC, the next session, "
                 "two torch threads, started at the session's beginning beside nothing but "
-                "edits and short tests) is SSLPE on its config's 150 epochs, the reference "
+                "edits) is SSLPE on its config's 150 epochs, the reference "
                 "code's length, at 60 labels per class (`--models SSLPE --labels 60 --epochs "
                 "150`, split 0), where SSLPE's longest fit had been the GPU's 32 epochs; a "
                 "test run fixed beforehand to report and change no config."
