@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import Callback
 from torch.utils.data import Subset
 
 #: the smallest normal float32; below it (and above 0) a float32 is subnormal
@@ -55,13 +56,14 @@ def cpu_flush_denormals(device) -> Iterator[None]:
 
 def dataset_tensors(dataset, device) -> tuple[torch.Tensor, torch.Tensor | None]:
     """X (float, on ``device``) and y (int64 on the CPU, -1 = unlabeled; or None) of a skorch
-    dataset or a Subset of one."""
+    dataset or a (possibly nested) Subset of one."""
     indices = None
-    if isinstance(dataset, Subset):
-        indices = np.asarray(dataset.indices)
+    while isinstance(dataset, Subset):  # a Subset of a Subset (a split of a split) composes
+        outer = np.asarray(dataset.indices)
+        indices = outer if indices is None else outer[indices]
         dataset = dataset.dataset
     X, y = dataset.X, dataset.y
-    X = torch.as_tensor(X)
+    X = torch.as_tensor(X, dtype=torch.float32)  # e.g. a float64 predefined_split
     y = None if y is None else torch.as_tensor(y, dtype=torch.int64)
     if indices is not None:
         X = X[indices]
@@ -193,11 +195,50 @@ class DGMNet(NeuralNet):
         return step
 
 
-def labeled_accuracy(net: NeuralNet, X, y) -> float:
-    """Accuracy of ``net`` on the labeled rows (``y >= 0``) of a validation set."""
-    y = np.asarray(y)
-    mask = y >= 0
-    if not mask.any():
-        return float("nan")
-    proba = net.predict_proba(X)
-    return float(np.mean(np.argmax(proba[mask], axis=1) == y[mask]))
+class LabeledValidationScoring(Callback):
+    """Record ``valid_acc`` and ``valid_log_lik`` (mean log p(y|x) of the true class, in nats)
+    on the labeled rows of the validation set after every epoch.
+
+    Both come from one Gibbs prediction (thesis 4.4, ``n_gibbs`` steps) on the labeled rows only,
+    each with a ``_best`` flag (higher is better) that skorch's ``EarlyStopping`` and
+    ``Checkpoint`` can monitor.  The prediction draws its noise from a forked random stream with
+    a fixed seed, so it leaves the training run unchanged and epochs are compared on the same
+    noise.  With no labeled validation rows both are NaN.
+    """
+
+    names = ("valid_acc", "valid_log_lik")
+
+    def __init__(self, n_gibbs: int = 10) -> None:
+        self.n_gibbs = n_gibbs
+
+    def initialize(self) -> LabeledValidationScoring:
+        self.best_ = dict.fromkeys(self.names, -math.inf)
+        return self
+
+    def on_epoch_end(self, net: NeuralNet, dataset_valid=None, **kwargs) -> None:
+        if dataset_valid is None:
+            return
+        _, y = dataset_tensors(dataset_valid, "cpu")
+        labeled = np.flatnonzero(y.numpy() >= 0) if y is not None else np.zeros(0, int)
+        scores = dict.fromkeys(self.names, math.nan)
+        if labeled.size:
+            device = torch.device(net.device)
+            module, steps = net.module_, net.module_.prediction_steps
+            module.prediction_steps = self.n_gibbs
+            try:
+                with torch.random.fork_rng(devices=[device.index or 0]
+                                           if device.type == "cuda" else []):
+                    torch.manual_seed(0)
+                    proba = net.predict_proba(Subset(dataset_valid, labeled))
+            finally:
+                module.prediction_steps = steps
+            y_l = y.numpy()[labeled]
+            p_true = proba[np.arange(len(y_l)), y_l].astype(np.float64)
+            scores["valid_acc"] = float(np.mean(proba.argmax(1) == y_l))
+            scores["valid_log_lik"] = float(np.mean(np.log(np.maximum(p_true, 1e-300))))
+        for name, value in scores.items():
+            is_best = bool(value > self.best_[name])  # False for NaN
+            if is_best:
+                self.best_[name] = value
+            net.history.record(name, value)
+            net.history.record(f"{name}_best", is_best)

@@ -19,9 +19,9 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
-from skorch.callbacks import EpochScoring, GradientNormClipping, LRScheduler, ProgressBar
+from skorch.callbacks import GradientNormClipping, LRScheduler, ProgressBar
 
-from skdgm._training import DGMNet, cpu_flush_denormals, labeled_accuracy
+from skdgm._training import DGMNet, LabeledValidationScoring, cpu_flush_denormals
 from skdgm.acquisition import predictive_entropy
 from skdgm.callbacks import DivergenceCheck, KLWarmup
 
@@ -232,9 +232,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
             callbacks.append(("gradient_clipping",
                               GradientNormClipping(gradient_clip_value=self.max_grad_norm)))
         if self.train_split is not None:
-            callbacks.append(("valid_acc", EpochScoring(labeled_accuracy, name="valid_acc",
-                                                        lower_is_better=False,
-                                                        use_caching=False)))
+            callbacks.append(("valid_scores", LabeledValidationScoring(self.n_gibbs)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks += copy.deepcopy(list(self.callbacks or []))

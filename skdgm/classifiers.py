@@ -114,8 +114,10 @@ class SSLPEClassifier(GibbsChainMixin, GenerativeMixin, BaseDGMClassifier):
         their own way.  It needs ``n_init`` >= 3 (with 2, "entropy" decides) and keeps all
         ``n_init`` networks in memory until they are compared.
     train_split : callable, default=None
-        skorch train/validation splitter (e.g. ``skorch.dataset.ValidSplit(5)``); validation
-        reports the objective and accuracy on labeled validation rows.
+        skorch train/validation splitter (e.g. ``skorch.dataset.ValidSplit(5,
+        stratified=True)``); the history then records per epoch the validation objective
+        (``valid_loss``) and, on the labeled validation rows, ``valid_acc`` and
+        ``valid_log_lik`` (mean log p(y|x)) with ``_best`` flags for ``EarlyStopping``.
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``).
     device : str, default="cpu"

@@ -369,12 +369,85 @@ def test_validation_split_reports_labeled_accuracy(moons_small):
     clf = SSLPEClassifier(**TINY, train_split=ValidSplit(4, stratified=True)).fit(X, y)
     acc = clf.history_[-1, "valid_acc"]
     assert 0.0 <= acc <= 1.0
+    assert clf.history_[-1, "valid_log_lik"] <= 0.0
+    assert clf.history_[0, "valid_acc_best"] and clf.history_[0, "valid_log_lik_best"]
     assert np.isfinite(clf.history_[-1, "valid_loss"])
     # an unstratified split puts every labeled row in the validation fold: clear error
     y_front = np.full(len(y), -1)
     y_front[:40] = y_true[:40]
     with pytest.raises(ValueError, match="no labeled rows"):
         SSLPEClassifier(**TINY, train_split=ValidSplit(4)).fit(X, y_front)
+
+
+def test_validation_scores_match_a_prediction_on_the_labeled_rows(moons_small):
+    import torch
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, _, y_true = moons_small
+    y = y_true.copy()
+    y[40:] = -1
+    # a predefined split holds class indices (here the labels 0 and 1 are their own indices)
+    X_val, y_val = X[:60], np.r_[y_true[:30], np.full(30, -1)]
+    clf = SSLPEClassifier(**TINY, n_gibbs=3,
+                          train_split=predefined_split(Dataset(X_val, y_val))).fit(X, y)
+    # recomputed from the fitted net: the same fixed-seed stream, on the 30 labeled rows only
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        proba = clf.net_.predict_proba(X_val[:30])
+    assert clf.history_[-1, "valid_acc"] == pytest.approx(
+        np.mean(proba.argmax(1) == y_true[:30]))
+    assert clf.history_[-1, "valid_log_lik"] == pytest.approx(
+        np.mean(np.log(proba[np.arange(30), y_true[:30]])), rel=1e-5)
+    # the validation prediction draws from a forked stream: the training run does not depend on
+    # how many Gibbs steps it takes
+    other = SSLPEClassifier(**TINY, n_gibbs=7,
+                            train_split=predefined_split(Dataset(X_val, y_val))).fit(X, y)
+    assert other.history_[:, "train_loss"] == clf.history_[:, "train_loss"]
+    # with no labeled validation rows the scores are NaN and never "best"
+    none = SSLPEClassifier(**TINY, train_split=predefined_split(
+        Dataset(X_val, np.full(60, -1)))).fit(X, y)
+    assert np.isnan(none.history_[-1, "valid_log_lik"])
+    assert not any(none.history_[:, "valid_log_lik_best"])
+
+
+def test_early_stopping_can_monitor_validation_log_likelihood(moons_small):
+    import torch
+    from skorch.callbacks import EarlyStopping
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, _, y_true = moons_small
+    y = y_true.copy()
+    y[60:] = -1
+    X_val, y_val = X[:60], y_true[:60]
+    stop = EarlyStopping(monitor="valid_log_lik", lower_is_better=False, patience=2,
+                         threshold=0.0, threshold_mode="abs", load_best=True)
+    clf = SSLPEClassifier(**{**TINY, "max_epochs": 30}, lr=0.03, callbacks=[stop],
+                          train_split=predefined_split(Dataset(X_val, y_val))).fit(X, y)
+    scores = clf.history_[:, "valid_log_lik"]
+    stop = dict(clf.net_.callbacks_)["EarlyStopping"]  # the fit's copy of the callback
+    assert stop.best_epoch_ == 1 + int(np.argmax(scores))
+    assert stop.best_epoch_ < len(scores) < 30  # it stopped early, past its best epoch
+    # load_best restored the best epoch's weights: its validation score is reproduced
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        proba = clf.net_.predict_proba(X_val)
+    assert np.mean(np.log(proba[np.arange(60), y_val])) == pytest.approx(max(scores), rel=1e-5)
+
+
+def test_dataset_tensors_composes_nested_subsets():
+    from skorch.dataset import Dataset
+    from torch.utils.data import Subset
+
+    from skdgm._training import dataset_tensors
+
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    y = np.arange(10)
+    inner = Subset(Dataset(X, y), [9, 7, 5, 3, 1])
+    x_t, y_t = dataset_tensors(Subset(inner, [4, 0, 2]), "cpu")
+    np.testing.assert_array_equal(y_t.numpy(), [1, 9, 5])
+    np.testing.assert_array_equal(x_t.numpy(), X[[1, 9, 5]])
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
