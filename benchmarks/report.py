@@ -1122,9 +1122,10 @@ def mnist() -> str:
                 if _load("mnist_epyc_sslpe60_150/mnist.json") else "")
              + ("  `mnist_epyc_sslpe100_150` (2026-12-07, the AMD EPYC, the session after, "
                 "two torch threads, started at the session's beginning beside nothing but "
-                "edits and a few seconds of tests) is the same command at 100 labels per class (`--labels 100`, split "
-                "0), the label count whose 32-epoch GPU fit had left the largest gap; a test "
-                "run fixed beforehand to report and change no config."
+                "edits and a few seconds of tests) is the same command at 100 labels per "
+                "class (`--labels 100`, split 0), the label count whose 32-epoch GPU fit had "
+                "left the largest gap; a test run fixed beforehand to report and change no "
+                "config."
                 if _load("mnist_epyc_sslpe100_150/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
