@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import Dataset
 from torch.utils.data import Subset
 
 #: the smallest normal float32; below it (and above 0) a float32 is subnormal
@@ -54,14 +55,20 @@ def cpu_flush_denormals(device) -> Iterator[None]:
         torch.set_flush_denormal(before)
 
 
-def dataset_tensors(dataset, device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """X (float, on ``device``) and y (int64 on the CPU, -1 = unlabeled; or None) of a skorch
-    dataset or a (possibly nested) Subset of one."""
+def unwrap_subset(dataset) -> tuple[object, np.ndarray | None]:
+    """The dataset under a (possibly nested) Subset and the row indices into it (None: all)."""
     indices = None
     while isinstance(dataset, Subset):  # a Subset of a Subset (a split of a split) composes
         outer = np.asarray(dataset.indices)
         indices = outer if indices is None else outer[indices]
         dataset = dataset.dataset
+    return dataset, indices
+
+
+def dataset_tensors(dataset, device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """X (float, on ``device``) and y (int64 on the CPU, -1 = unlabeled; or None) of a skorch
+    dataset or a (possibly nested) Subset of one."""
+    dataset, indices = unwrap_subset(dataset)
     X, y = dataset.X, dataset.y
     X = torch.as_tensor(X, dtype=torch.float32)  # e.g. a float64 predefined_split
     y = None if y is None else torch.as_tensor(y, dtype=torch.int64)
@@ -193,6 +200,31 @@ class DGMNet(NeuralNet):
             step = self._objective(batch)
         step["y_pred"] = None
         return step
+
+
+class EncodedValidation:
+    """A skorch ``train_split`` whose validation set, when it does not come from the training
+    data, is checked and has its labels encoded like the training labels.
+
+    ``ValidSplit`` splits the training data, whose labels the estimator has already encoded as
+    class indices (-1 kept); a validation set from elsewhere (``skorch.helper.predefined_split``)
+    holds the caller's labels.  ``encode(X, y)`` (the estimator's) returns its float32 X and its
+    labels as class indices, and raises a clear error for a wrong feature count, non-finite
+    values or a label unseen in fit, so no validation score compares indices with raw labels.
+    """
+
+    def __init__(self, split, encode) -> None:
+        self.split, self.encode = split, encode
+
+    def __call__(self, dataset, y=None, **kwargs):
+        train, valid = self.split(dataset, y, **kwargs)
+        base, indices = unwrap_subset(valid) if valid is not None else (None, None)
+        if valid is None or base is unwrap_subset(dataset)[0] or getattr(base, "y", None) is None:
+            return train, valid
+        X_v, y_v = base.X, np.asarray(base.y)
+        if indices is not None:
+            X_v, y_v = X_v[indices], y_v[indices]
+        return train, Dataset(*self.encode(X_v, y_v))
 
 
 class LabeledValidationScoring(Callback):

@@ -21,7 +21,12 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from skorch.callbacks import GradientNormClipping, LRScheduler, ProgressBar
 
-from skdgm._training import DGMNet, LabeledValidationScoring, cpu_flush_denormals
+from skdgm._training import (
+    DGMNet,
+    EncodedValidation,
+    LabeledValidationScoring,
+    cpu_flush_denormals,
+)
 from skdgm.acquisition import predictive_entropy
 from skdgm.callbacks import DivergenceCheck, KLWarmup
 
@@ -207,6 +212,26 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float32)
 
+    def _check_known_labels(self, labels: np.ndarray) -> None:
+        """Raise a clear error if any of ``labels`` (labeled rows) is not in ``classes_``."""
+        unseen = np.setdiff1d(labels, self.classes_)
+        if unseen.size:
+            raise ValueError(f"y contains labels not seen during fit: {unseen.tolist()}; "
+                             f"known classes are {self.classes_.tolist()}.")
+
+    def _encode_validation(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        """A validation set from outside the training data (e.g. skorch's ``predefined_split``):
+        float32 X checked against the training data, y (the caller's labels, -1 = unlabeled)
+        as class indices."""
+        X = self._validate_X(X)
+        y = column_or_1d(np.asarray(y), warn=True)
+        check_consistent_length(X, y)
+        labeled = ~unlabeled_mask(y)
+        self._check_known_labels(y[labeled])
+        y_enc = np.full(len(y), -1, dtype=np.int64)
+        y_enc[labeled] = np.searchsorted(self.classes_, y[labeled])
+        return X, y_enc
+
     # -- fitting -------------------------------------------------------------------------------
     def _resolved_weights(self, n_labeled: int, n_unlabeled: int) -> tuple[float, float]:
         """(labeled_weight, alpha) as numbers; see :class:`skdgm.nn.base.SemiSupervisedModule`."""
@@ -257,7 +282,8 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
             n_train=n_labeled + n_unlabeled,
             n_mc_samples=self.n_mc_samples,
             data_seed=self.seed_ + 1,
-            train_split=self.train_split,
+            train_split=(None if self.train_split is None
+                         else EncodedValidation(self.train_split, self._encode_validation)),
             callbacks=callbacks,
             device=self.device,
             verbose=int(self.verbose),
@@ -433,10 +459,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         if not keep.any():
             raise ValueError("y has no labeled rows to score (every target is -1).")
         check_is_fitted(self)
-        unseen = np.setdiff1d(y[keep], self.classes_)
-        if unseen.size:
-            raise ValueError(f"y contains labels not seen during fit: {unseen.tolist()}; "
-                             f"known classes are {self.classes_.tolist()}.")
+        self._check_known_labels(y[keep])
         X = self._validate_X(X)
         sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return float(accuracy_score(y[keep], self.predict(X[keep]), sample_weight=sw))

@@ -387,7 +387,6 @@ def test_validation_scores_match_a_prediction_on_the_labeled_rows(moons_small):
     X, _, y_true = moons_small
     y = y_true.copy()
     y[40:] = -1
-    # a predefined split holds class indices (here the labels 0 and 1 are their own indices)
     X_val, y_val = X[:60], np.r_[y_true[:30], np.full(30, -1)]
     clf = SSLPEClassifier(**TINY, n_gibbs=3,
                           train_split=predefined_split(Dataset(X_val, y_val))).fit(X, y)
@@ -409,6 +408,40 @@ def test_validation_scores_match_a_prediction_on_the_labeled_rows(moons_small):
         Dataset(X_val, np.full(60, -1)))).fit(X, y)
     assert np.isnan(none.history_[-1, "valid_log_lik"])
     assert not any(none.history_[:, "valid_log_lik_best"])
+
+
+def test_predefined_validation_set_takes_the_callers_labels(moons_small):
+    import torch
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, _, y_true = moons_small
+    names = np.array(["left", "right"], dtype=object)
+    y = names[y_true].astype(object)
+    y[40:] = -1
+    # string labels in the validation set too, encoded like the training labels
+    valid = Dataset(X[:60], np.r_[names[y_true[:30]], np.full(30, -1, dtype=object)])
+    clf = SSLPEClassifier(**TINY, train_split=predefined_split(valid)).fit(X, y)
+    with torch.random.fork_rng():  # the scorer's stream, recomputed from the fitted net
+        torch.manual_seed(0)
+        proba = clf.net_.predict_proba(X[:30])
+    assert list(clf.classes_) == ["left", "right"]
+    assert clf.history_[-1, "valid_log_lik"] == pytest.approx(
+        np.mean(np.log(proba[np.arange(30), y_true[:30]])), rel=1e-5)
+    assert np.isfinite(clf.history_[-1, "valid_loss"])
+    # shifted integer labels (classes 1 and 2): the indices are not the labels
+    shifted = SSLPEClassifier(**TINY, n_gibbs=3, train_split=predefined_split(
+        Dataset(X[:60], y_true[:60] + 1))).fit(X, np.where(y == -1, -1, y_true + 1))
+    plain = SSLPEClassifier(**TINY, n_gibbs=3, train_split=predefined_split(
+        Dataset(X[:60], y_true[:60]))).fit(X, np.where(y == -1, -1, y_true))
+    assert shifted.history_[:, "valid_log_lik"] == plain.history_[:, "valid_log_lik"]
+    # a label the fit never saw, or a wrong feature count: clear errors
+    with pytest.raises(ValueError, match="not seen during fit"):
+        SSLPEClassifier(**TINY, train_split=predefined_split(
+            Dataset(X[:60], np.r_[names[y_true[:59]], ["up"]].astype(object)))).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        SSLPEClassifier(**TINY, train_split=predefined_split(
+            Dataset(np.c_[X[:60], X[:60]], y[:60]))).fit(X, y)
 
 
 def test_early_stopping_can_monitor_validation_log_likelihood(moons_small):
