@@ -322,7 +322,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
             lw, alpha = self._resolved_weights(n_labeled, n_unlabeled)
             self.net_.set_params(
                 labeled_weight=lw, alpha=alpha, n_train=len(y_enc),
-                n_mc_samples=self.n_mc_samples,
+                n_mc_samples=self.n_mc_samples, max_epochs=self.max_epochs,
                 labeled_batch_size=self.labeled_batch_size or min(n_labeled, self.batch_size))
             self._train(X, y_enc, warm=True)
             return self

@@ -126,8 +126,8 @@ class SSLPEClassifier(GibbsChainMixin, GenerativeMixin, BaseDGMClassifier):
     verbose : int, default=0
         0 is silent; 1 shows a progress bar and a per-epoch table.
     warm_start : bool, default=False
-        If True, ``fit`` continues training the fitted networks (same classes) instead of
-        starting afresh.
+        If True, ``fit`` continues training the fitted networks (same classes) for
+        ``max_epochs`` more epochs (its value at that call) instead of starting afresh.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, minibatches and prediction; an int makes results reproducible
         on CPU (on CUDA up to the summation order of GPU kernels; see the user guide).

@@ -320,6 +320,8 @@ def test_warm_start_continues_training(moons_small):
     clf = SSLPEClassifier(**{**TINY, "warm_start": True}).fit(X, y)
     clf.fit(X, y)
     assert clf.n_iter_ == 4
+    clf.set_params(max_epochs=1).fit(X, y)  # the next warm fit takes the new length
+    assert clf.n_iter_ == 5
     cold = SSLPEClassifier(**TINY).fit(X, y)
     cold.fit(X, y)
     assert cold.n_iter_ == 2
