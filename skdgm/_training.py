@@ -250,8 +250,11 @@ class LabeledValidationScoring(Callback):
     def on_epoch_end(self, net: NeuralNet, dataset_valid=None, **kwargs) -> None:
         if dataset_valid is None:
             return
-        _, y = dataset_tensors(dataset_valid, "cpu")
-        labeled = np.flatnonzero(y.numpy() >= 0) if y is not None else np.zeros(0, int)
+        base, indices = unwrap_subset(dataset_valid)  # the labels only, not a copy of X
+        y = None if base.y is None else np.asarray(base.y, dtype=np.int64)
+        if y is not None and indices is not None:
+            y = y[indices]
+        labeled = np.flatnonzero(y >= 0) if y is not None else np.zeros(0, int)
         scores = dict.fromkeys(self.names, math.nan)
         if labeled.size:
             device = torch.device(net.device)
@@ -264,7 +267,7 @@ class LabeledValidationScoring(Callback):
                     proba = net.predict_proba(Subset(dataset_valid, labeled))
             finally:
                 module.prediction_steps = steps
-            y_l = y.numpy()[labeled]
+            y_l = y[labeled]
             p_true = proba[np.arange(len(y_l)), y_l].astype(np.float64)
             scores["valid_acc"] = float(np.mean(proba.argmax(1) == y_l))
             scores["valid_log_lik"] = float(np.mean(np.log(np.maximum(p_true, 1e-300))))
