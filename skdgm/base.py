@@ -204,9 +204,7 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y has only one class ({classes[0]!r}) among its labeled rows; "
                              "a classifier needs at least two.")
         self.classes_ = classes
-        y_enc = np.full(len(y), -1, dtype=np.int64)
-        y_enc[~unl] = np.searchsorted(classes, labeled)
-        return X, y_enc
+        return X, self._encode_labels(y)
 
     def _validate_X(self, X) -> np.ndarray:
         check_is_fitted(self)
@@ -226,11 +224,15 @@ class BaseDGMClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate_X(X)
         y = column_or_1d(np.asarray(y), warn=True)
         check_consistent_length(X, y)
+        self._check_known_labels(y[~unlabeled_mask(y)])
+        return X, self._encode_labels(y)
+
+    def _encode_labels(self, y: np.ndarray) -> np.ndarray:
+        """Labels (all in ``classes_``, -1 = unlabeled) as int64 class indices, -1 kept."""
         labeled = ~unlabeled_mask(y)
-        self._check_known_labels(y[labeled])
         y_enc = np.full(len(y), -1, dtype=np.int64)
         y_enc[labeled] = np.searchsorted(self.classes_, y[labeled])
-        return X, y_enc
+        return y_enc
 
     # -- fitting -------------------------------------------------------------------------------
     def _resolved_weights(self, n_labeled: int, n_unlabeled: int) -> tuple[float, float]:
