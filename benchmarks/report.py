@@ -1127,6 +1127,12 @@ def mnist() -> str:
                 "left the largest gap; a test run fixed beforehand to report and change no "
                 "config."
                 if _load("mnist_epyc_sslpe100_150/mnist.json") else "")
+             + ("  `mnist_epyc_sslpe300_150` (2026-12-07, the AMD EPYC, the session after, "
+                "two torch threads, started at the session's beginning beside nothing but "
+                "edits) is the same command at 300 labels per class (`--labels 300`, split 0), "
+                "the label count whose 32-epoch GPU fit then had the largest SSLPE gap; a test "
+                "run fixed beforehand to report and change no config."
+                if _load("mnist_epyc_sslpe300_150/mnist.json") else "")
              + "  "
              "`mnist_epyc_sslpe20_reference_96` (2026-12-03, the AMD EPYC, nothing else "
              "running, two torch threads) trained SSLPE on its config (the reference settings "
