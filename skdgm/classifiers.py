@@ -127,7 +127,10 @@ class SSLPEClassifier(GibbsChainMixin, GenerativeMixin, BaseDGMClassifier):
         0 is silent; 1 shows a progress bar and a per-epoch table.
     warm_start : bool, default=False
         If True, ``fit`` continues training the fitted networks (same classes) for
-        ``max_epochs`` more epochs (its value at that call) instead of starting afresh.
+        ``max_epochs`` more epochs (its value at that call) instead of starting afresh.  The
+        objective's weights follow the new labels; as in scikit-learn's ``MLPClassifier``,
+        the optimizer (its state and learning rate, decayed by ``lr_decay``) carries over, and
+        so do ``batch_size``, ``train_split`` and ``callbacks``.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, minibatches and prediction; an int makes results reproducible
         on CPU (on CUDA up to the summation order of GPU kernels; see the user guide).

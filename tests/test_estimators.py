@@ -353,6 +353,16 @@ def test_kl_warmup_and_lr_decay_are_applied(moons_small):
     assert lr_now == pytest.approx(0.01 * 0.5**4)
 
 
+def test_warm_fit_keeps_the_optimizer_and_its_decayed_lr(moons_small):
+    # documented: as in MLPClassifier, a warm fit continues the first fit's optimizer
+    X, y, _ = moons_small
+    clf = SSLPEClassifier(**TINY, lr=0.01, lr_decay=0.5, warm_start=True).fit(X, y)
+    optimizer = clf.net_.optimizer_
+    clf.set_params(lr=1.0).fit(X, y)
+    assert clf.net_.optimizer_ is optimizer
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5**4)
+
+
 def test_l2_is_not_applied_to_bayesian_weights(moons_small):
     X, y, _ = moons_small
     clf = SSLAPDClassifier(**TINY, weight_decay=1e-3).fit(X, y)
