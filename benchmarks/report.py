@@ -1129,7 +1129,8 @@ def mnist() -> str:
                 if _load("mnist_epyc_sslpe100_150/mnist.json") else "")
              + ("  `mnist_epyc_sslpe300_150` (2026-12-07, the AMD EPYC, the session after, "
                 "two torch threads, started at the session's beginning beside nothing but "
-                "edits) is the same command at 300 labels per class (`--labels 300`, split 0), "
+                "edits and about 20 s of tests) is the same command at 300 labels per class "
+                "(`--labels 300`, split 0), "
                 "the label count whose 32-epoch GPU fit then had the largest SSLPE gap; a test "
                 "run fixed beforehand to report and change no config."
                 if _load("mnist_epyc_sslpe300_150/mnist.json") else "")
