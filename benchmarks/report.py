@@ -1113,6 +1113,12 @@ def mnist() -> str:
                 "100`, split 0), where M2's longest fit had been the H100's 32 epochs; a test "
                 "run fixed beforehand to report and change no config."
                 if _load("mnist_epyc_m260_100/mnist.json") else "")
+             + ("  `mnist_epyc_m2100_100` (2026-12-07, the AMD EPYC, a later session, started "
+                "when `mnist_epyc_sslpe300_150` had ended, beside the clean-clone CI run in its "
+                "first minutes and edits) is the same M2 command at 100 labels per class "
+                "(`--labels 100`), where M2's 32-epoch fit left its largest gap; a test run "
+                "fixed beforehand to report and change no config."
+                if _load("mnist_epyc_m2100_100/mnist.json") else "")
              + ("  `mnist_epyc_sslpe60_150` (2026-12-07, the AMD EPYC, the next session, "
                 "two torch threads, started at the session's beginning beside nothing but "
                 "edits) is SSLPE on its config's 150 epochs, the reference "
