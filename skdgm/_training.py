@@ -211,6 +211,7 @@ class EncodedValidation:
     holds the caller's labels.  ``encode(X, y)`` (the estimator's) returns its float32 X and its
     labels as class indices, and raises a clear error for a wrong feature count, non-finite
     values or a label unseen in fit, so no validation score compares indices with raw labels.
+    A validation set without labels (``Dataset(X_valid, None)``) counts as all unlabeled.
     """
 
     def __init__(self, split, encode) -> None:
@@ -219,9 +220,10 @@ class EncodedValidation:
     def __call__(self, dataset, y=None, **kwargs):
         train, valid = self.split(dataset, y, **kwargs)
         base, indices = unwrap_subset(valid) if valid is not None else (None, None)
-        if valid is None or base is unwrap_subset(dataset)[0] or getattr(base, "y", None) is None:
+        if valid is None or base is unwrap_subset(dataset)[0] or not hasattr(base, "X"):
             return train, valid
-        X_v, y_v = base.X, np.asarray(base.y)
+        X_v = base.X
+        y_v = np.full(len(base), -1) if base.y is None else np.asarray(base.y)
         if indices is not None:
             X_v, y_v = X_v[indices], y_v[indices]
         return train, Dataset(*self.encode(X_v, y_v))

@@ -116,7 +116,7 @@ class SSLPEClassifier(GibbsChainMixin, GenerativeMixin, BaseDGMClassifier):
     train_split : callable, default=None
         skorch train/validation splitter (e.g. ``skorch.dataset.ValidSplit(5,
         stratified=True)``, or ``skorch.helper.predefined_split`` of a dataset labeled like
-        ``y``); the history then records per epoch the validation objective
+        ``y``, or unlabeled); the history then records per epoch the validation objective
         (``valid_loss``) and, on the labeled validation rows, ``valid_acc`` and
         ``valid_log_lik`` (mean log p(y|x)) with ``_best`` flags for ``EarlyStopping``.
     callbacks : list of skorch callbacks, default=None

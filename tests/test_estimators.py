@@ -454,6 +454,14 @@ def test_predefined_validation_set_takes_the_callers_labels(moons_small):
     with pytest.raises(ValueError, match="features"):
         SSLPEClassifier(**TINY, train_split=predefined_split(
             Dataset(np.c_[X[:60], X[:60]], y[:60]))).fit(X, y)
+    # a validation set without labels counts as unlabeled rows, checked like labeled ones
+    unlabeled = SSLPEClassifier(**TINY, train_split=predefined_split(Dataset(X[:60], None)))
+    unlabeled.fit(X, y)
+    assert np.isfinite(unlabeled.history_[-1, "valid_loss"])
+    assert np.isnan(unlabeled.history_[-1, "valid_log_lik"])
+    with pytest.raises(ValueError, match="features"):
+        SSLPEClassifier(**TINY, train_split=predefined_split(
+            Dataset(np.c_[X[:60], X[:60]], None))).fit(X, y)
 
 
 def test_early_stopping_can_monitor_validation_log_likelihood(moons_small):
