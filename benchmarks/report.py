@@ -1120,9 +1120,9 @@ def mnist() -> str:
                 "fixed beforehand to report and change no config."
                 if _load("mnist_epyc_m2100_100/mnist.json") else "")
              + ("  `mnist_epyc_m220_100` (2026-12-07, the AMD EPYC, a later session, started "
-                "at the session's beginning beside nothing but edits) is the same M2 command "
-                "at 20 labels per class (`--labels 20`), whose 32-epoch GPU fit had left a "
-                "gap of -0.38; a test run fixed beforehand to report and change no config."
+                "at the session's beginning beside edits and about 25 s of tests) is the same "
+                "M2 command at 20 labels per class (`--labels 20`), whose 32-epoch GPU fit had "
+                "left a gap of -0.38; a test run fixed beforehand to report and change no config."
                 if _load("mnist_epyc_m220_100/mnist.json") else "")
              + ("  `mnist_epyc_m2300_100` (2026-12-07, the AMD EPYC, the same session, started "
                 "when `mnist_epyc_m220_100` had ended, beside edits) is the same M2 command "
