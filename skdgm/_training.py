@@ -223,7 +223,8 @@ class EncodedValidation:
         if valid is None or base is unwrap_subset(dataset)[0] or not hasattr(base, "X"):
             return train, valid
         X_v = base.X
-        y_v = np.full(len(base), -1) if base.y is None else np.asarray(base.y)
+        y_v = getattr(base, "y", None)
+        y_v = np.full(len(base), -1) if y_v is None else np.asarray(y_v)
         if indices is not None:
             X_v, y_v = X_v[indices], y_v[indices]
         return train, Dataset(*self.encode(X_v, y_v))
