@@ -457,7 +457,10 @@ def test_predefined_validation_set_takes_the_callers_labels(moons_small):
     # a validation set without labels counts as unlabeled rows, checked like labeled ones
     unlabeled = SSLPEClassifier(**TINY, train_split=predefined_split(Dataset(X[:60], None)))
     unlabeled.fit(X, y)
-    assert np.isfinite(unlabeled.history_[-1, "valid_loss"])
+    marked = SSLPEClassifier(**TINY, train_split=predefined_split(
+        Dataset(X[:60], np.full(60, -1, dtype=object)))).fit(X, y)
+    assert np.all(np.isfinite(unlabeled.history_[:, "valid_loss"]))
+    assert unlabeled.history_[:, "valid_loss"] == marked.history_[:, "valid_loss"]
     assert np.isnan(unlabeled.history_[-1, "valid_log_lik"])
     with pytest.raises(ValueError, match="features"):
         SSLPEClassifier(**TINY, train_split=predefined_split(
