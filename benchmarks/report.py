@@ -1129,6 +1129,18 @@ def mnist() -> str:
                 "at 300 labels per class (`--labels 300`), whose 32-epoch GPU fit had left a "
                 "gap of -0.21; a test run fixed beforehand to report and change no config."
                 if _load("mnist_epyc_m2300_100/mnist.json") else "")
+             + ("  `mnist_epyc_m220_100_split1` (2026-12-08, the AMD EPYC, the next session, "
+                "two torch threads, started at the session's beginning beside edits and short "
+                "tests) is the M2 command of `mnist_epyc_m220_100` on label draw 1 "
+                "(`--first-split 1`): M2's +2.11 at 20 labels per class came from one draw, "
+                "split 0, and the thesis's 92.4 is a mean over five; a test run fixed "
+                "beforehand to report and change no config."
+                if _load("mnist_epyc_m220_100_split1/mnist.json") else "")
+             + ("  `mnist_epyc_m220_100_split2` (the same session and machine, started when "
+                "`mnist_epyc_m220_100_split1` had ended, beside edits and short tests) is the "
+                "same command on label draw 2 (`--first-split 2`), fixed before either "
+                "result; a test run to report and change no config."
+                if _load("mnist_epyc_m220_100_split2/mnist.json") else "")
              + ("  `mnist_epyc_sslpe60_150` (2026-12-07, the AMD EPYC, the next session, "
                 "two torch threads, started at the session's beginning beside nothing but "
                 "edits) is SSLPE on its config's 150 epochs, the reference "
