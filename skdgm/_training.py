@@ -65,17 +65,26 @@ def unwrap_subset(dataset) -> tuple[object, np.ndarray | None]:
     return dataset, indices
 
 
+def subset_labels(dataset) -> np.ndarray | None:
+    """The labels of the rows of a skorch dataset or a (possibly nested) Subset of one, as an
+    array (None: the dataset has no labels); X is not copied."""
+    base, indices = unwrap_subset(dataset)
+    y = getattr(base, "y", None)
+    if y is None:
+        return None
+    y = np.asarray(y)
+    return y if indices is None else y[indices]
+
+
 def dataset_tensors(dataset, device) -> tuple[torch.Tensor, torch.Tensor | None]:
     """X (float, on ``device``) and y (int64 on the CPU, -1 = unlabeled; or None) of a skorch
     dataset or a (possibly nested) Subset of one."""
-    dataset, indices = unwrap_subset(dataset)
-    X, y = dataset.X, dataset.y
-    X = torch.as_tensor(X, dtype=torch.float32)  # e.g. a float64 predefined_split
-    y = None if y is None else torch.as_tensor(y, dtype=torch.int64)
+    base, indices = unwrap_subset(dataset)
+    X = torch.as_tensor(base.X, dtype=torch.float32)  # e.g. a float64 predefined_split
     if indices is not None:
         X = X[indices]
-        y = None if y is None else y[indices]
-    return X.to(device), y
+    y = subset_labels(dataset)
+    return X.to(device), None if y is None else torch.as_tensor(y, dtype=torch.int64)
 
 
 class SemiSupervisedLoader:
@@ -222,11 +231,9 @@ class EncodedValidation:
         base, indices = unwrap_subset(valid) if valid is not None else (None, None)
         if valid is None or base is unwrap_subset(dataset)[0] or not hasattr(base, "X"):
             return train, valid
-        X_v = base.X
-        y_v = getattr(base, "y", None)
-        y_v = np.full(len(base), -1) if y_v is None else np.asarray(y_v)
-        if indices is not None:
-            X_v, y_v = X_v[indices], y_v[indices]
+        X_v = base.X if indices is None else base.X[indices]
+        y_v = subset_labels(valid)
+        y_v = np.full(len(X_v), -1) if y_v is None else y_v
         return train, Dataset(*self.encode(X_v, y_v))
 
 
@@ -253,10 +260,8 @@ class LabeledValidationScoring(Callback):
     def on_epoch_end(self, net: NeuralNet, dataset_valid=None, **kwargs) -> None:
         if dataset_valid is None:
             return
-        base, indices = unwrap_subset(dataset_valid)  # the labels only, not a copy of X
-        y = None if base.y is None else np.asarray(base.y, dtype=np.int64)
-        if y is not None and indices is not None:
-            y = y[indices]
+        y = subset_labels(dataset_valid)
+        y = None if y is None else y.astype(np.int64, copy=False)
         labeled = np.flatnonzero(y >= 0) if y is not None else np.zeros(0, int)
         scores = dict.fromkeys(self.names, math.nan)
         if labeled.size:

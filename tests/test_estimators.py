@@ -496,7 +496,7 @@ def test_dataset_tensors_composes_nested_subsets():
     from skorch.dataset import Dataset
     from torch.utils.data import Subset
 
-    from skdgm._training import dataset_tensors
+    from skdgm._training import dataset_tensors, subset_labels
 
     X = np.arange(20, dtype=np.float32).reshape(10, 2)
     y = np.arange(10)
@@ -504,6 +504,13 @@ def test_dataset_tensors_composes_nested_subsets():
     x_t, y_t = dataset_tensors(Subset(inner, [4, 0, 2]), "cpu")
     np.testing.assert_array_equal(y_t.numpy(), [1, 9, 5])
     np.testing.assert_array_equal(x_t.numpy(), X[[1, 9, 5]])
+    np.testing.assert_array_equal(subset_labels(Subset(inner, [4, 0, 2])), [1, 9, 5])
+    np.testing.assert_array_equal(subset_labels(Dataset(X, y)), y)
+    unlabeled = Subset(Dataset(X, None), [3, 1])
+    assert subset_labels(unlabeled) is None
+    x_u, y_u = dataset_tensors(unlabeled, "cpu")
+    assert y_u is None
+    np.testing.assert_array_equal(x_u.numpy(), X[[3, 1]])
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
